@@ -1,0 +1,184 @@
+//! The group-commit thread: the embedded store's only writer. It drains every queued
+//! request into one fjall batch, commits it, fsyncs the journal once, and only then
+//! answers each request. An acknowledged write has therefore reached the disk.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use fjall::{Database, Keyspace, OwnedWriteBatch as WriteBatch, PersistMode};
+use tokio::sync::{mpsc, oneshot};
+
+use super::EmbeddedConfig;
+use crate::document_store::DocumentWrite;
+use crate::event_store::{AppendOutcome, StoreError};
+use crate::metrics;
+
+/// One change the writer applies.
+pub(super) enum WriteOp {
+    /// An event under its full key; skipped if the key is already stored.
+    Event { key: Vec<u8>, body: Vec<u8> },
+    Document(DocumentWrite),
+}
+
+/// A group of changes that succeed or fail together, with the reply to send once durable.
+pub(super) struct WriteRequest {
+    pub ops: Vec<WriteOp>,
+    pub reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
+}
+
+struct Writer {
+    db: Database,
+    events: Keyspace,
+    documents: Keyspace,
+    max_requests: usize,
+    window: Duration,
+    /// Set after a failed write or fsync; every later request gets this error.
+    failed: Option<StoreError>,
+}
+
+/// Starts the writer thread and returns the bounded queue that feeds it. The thread ends
+/// when every sender is dropped.
+pub(super) fn start(
+    db: Database,
+    events: Keyspace,
+    documents: Keyspace,
+    config: &EmbeddedConfig,
+) -> mpsc::Sender<WriteRequest> {
+    let (sender, receiver) = mpsc::channel(config.write_queue_capacity);
+    let writer = Writer {
+        db,
+        events,
+        documents,
+        max_requests: config.max_requests_per_flush.max(1),
+        window: Duration::from_micros(config.group_commit_window_us),
+        failed: None,
+    };
+    std::thread::Builder::new()
+        .name("olymp-group-commit".into())
+        .spawn(move || writer.run(receiver))
+        .expect("the group-commit thread starts");
+    sender
+}
+
+impl Writer {
+    fn run(mut self, mut receiver: mpsc::Receiver<WriteRequest>) {
+        let mut pending = Vec::with_capacity(self.max_requests);
+        while let Some(first) = receiver.blocking_recv() {
+            pending.push(first);
+            self.gather(&mut receiver, &mut pending);
+            self.flush(&mut pending);
+        }
+        // Every sender is gone: persist whatever fjall still buffers and stop.
+        let _ = self.db.persist(PersistMode::SyncAll);
+    }
+
+    /// Takes every request already queued, and with a window, those arriving within it.
+    fn gather(&self, receiver: &mut mpsc::Receiver<WriteRequest>, pending: &mut Vec<WriteRequest>) {
+        let until = Instant::now() + self.window;
+        while pending.len() < self.max_requests {
+            match receiver.try_recv() {
+                Ok(request) => pending.push(request),
+                Err(_) if Instant::now() < until => std::thread::sleep(Duration::from_micros(50)),
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn flush(&mut self, pending: &mut Vec<WriteRequest>) {
+        let started = Instant::now();
+        metrics::FLUSH_REQUESTS.observe(pending.len() as f64);
+        if let Some(error) = &self.failed {
+            for request in pending.drain(..) {
+                let _ = request.reply.send(Err(error.clone()));
+            }
+            return;
+        }
+        let mut batch = self.db.batch();
+        let outcomes = self.stage(&mut batch, pending);
+        let committed = batch.commit().and_then(|()| self.db.persist(PersistMode::SyncData));
+        if let Err(error) = committed {
+            metrics::WRITE_FAILURES.inc();
+            tracing::error!(%error, "group commit failed; the store now refuses writes");
+            self.failed = Some(StoreError::Failed(format!("group commit: {error}")));
+        }
+        for (request, outcome) in pending.drain(..).zip(outcomes) {
+            let result = match (&self.failed, outcome) {
+                (Some(error), _) => Err(error.clone()),
+                (None, outcome) => outcome,
+            };
+            if let Ok(outcome) = &result {
+                metrics::EVENTS_STORED.inc_by(outcome.stored as u64);
+                metrics::EVENTS_DUPLICATE.inc_by(outcome.duplicates as u64);
+            }
+            let _ = request.reply.send(result);
+        }
+        metrics::FLUSH_SECONDS.observe(started.elapsed().as_secs_f64());
+    }
+
+    /// Puts every request's changes into the batch, in order. A request whose document
+    /// creation conflicts contributes nothing and gets the conflict back.
+    fn stage(
+        &self,
+        batch: &mut WriteBatch,
+        pending: &mut [WriteRequest],
+    ) -> Vec<Result<AppendOutcome, StoreError>> {
+        let mut staged_events: HashSet<Vec<u8>> = HashSet::new();
+        let mut staged_documents: HashSet<String> = HashSet::new();
+        pending
+            .iter_mut()
+            .map(|request| {
+                if let Some(key) = self.conflict(&request.ops, &staged_documents) {
+                    return Err(StoreError::Conflict(key));
+                }
+                let ops = std::mem::take(&mut request.ops);
+                Ok(self.stage_one(batch, ops, &mut staged_events, &mut staged_documents))
+            })
+            .collect()
+    }
+
+    fn conflict(&self, ops: &[WriteOp], staged: &HashSet<String>) -> Option<String> {
+        ops.iter().find_map(|op| match op {
+            WriteOp::Document(DocumentWrite::Create { key, .. })
+                if staged.contains(key) || self.documents.contains_key(key).unwrap_or(true) =>
+            {
+                Some(key.clone())
+            }
+            _ => None,
+        })
+    }
+
+    fn stage_one(
+        &self,
+        batch: &mut WriteBatch,
+        ops: Vec<WriteOp>,
+        staged_events: &mut HashSet<Vec<u8>>,
+        staged_documents: &mut HashSet<String>,
+    ) -> AppendOutcome {
+        let mut outcome = AppendOutcome::default();
+        for op in ops {
+            match op {
+                WriteOp::Event { key, body } => {
+                    let known = staged_events.contains(&key)
+                        || self.events.contains_key(&key).unwrap_or(false);
+                    if known {
+                        outcome.duplicates += 1;
+                    } else {
+                        staged_events.insert(key.clone());
+                        batch.insert(&self.events, key, body);
+                        outcome.stored += 1;
+                    }
+                }
+                WriteOp::Document(DocumentWrite::Put { key, value })
+                | WriteOp::Document(DocumentWrite::Create { key, value }) => {
+                    batch.insert(&self.documents, key.as_str(), value);
+                    staged_documents.insert(key);
+                }
+                WriteOp::Document(DocumentWrite::Delete { key }) => {
+                    staged_documents.remove(&key);
+                    batch.remove(&self.documents, key.as_str());
+                }
+            }
+        }
+        outcome
+    }
+}
