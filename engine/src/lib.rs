@@ -1,7 +1,14 @@
 //! The exam engine: the olympiad domain, one actor per live session, scoring and the
 //! proctoring policy. It does no I/O of its own except through `storage`'s traits.
 
+pub mod catalog;
 pub mod clock;
 pub mod domain;
+pub mod engine;
+mod metrics;
 pub mod proctoring;
+pub mod results;
 pub mod scoring;
+pub mod session;
+
+pub use engine::{AuditEvent, Engine, EngineError, StartError};

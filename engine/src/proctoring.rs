@@ -75,7 +75,13 @@ pub struct ProctoringPolicy {
     pub flag_at_weight: u32,
     /// At this weight the session is terminated (submitted with what it has).
     pub terminate_at_weight: u32,
+    /// Answers are implausibly fast when `FAST_ANSWER_RUN` of them in a row come less than
+    /// this many milliseconds apart on average. Zero disables the check.
+    pub fast_answer_ms: u32,
 }
+
+/// How many consecutive answers the fast-answer check looks at.
+pub const FAST_ANSWER_RUN: usize = 5;
 
 impl Default for ProctoringPolicy {
     fn default() -> Self {
@@ -83,6 +89,7 @@ impl Default for ProctoringPolicy {
             warn_at_weight: 1,
             flag_at_weight: 6,
             terminate_at_weight: 0,
+            fast_answer_ms: 1500,
         }
     }
 }
@@ -120,7 +127,12 @@ mod tests {
 
     #[test]
     fn policy_escalates_with_weight() {
-        let policy = ProctoringPolicy { warn_at_weight: 2, flag_at_weight: 4, terminate_at_weight: 9 };
+        let policy = ProctoringPolicy {
+            warn_at_weight: 2,
+            flag_at_weight: 4,
+            terminate_at_weight: 9,
+            fast_answer_ms: 0,
+        };
         assert_eq!(policy.decide(1, false), PolicyDecision::Record);
         assert_eq!(policy.decide(2, false), PolicyDecision::Warn);
         assert_eq!(policy.decide(5, false), PolicyDecision::FlagAndWarn);

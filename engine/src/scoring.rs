@@ -14,27 +14,25 @@ use crate::domain::question::{Question, QuestionKind};
 pub fn score_answer(question: &Question, answer: &AnswerValue) -> u32 {
     let full = question.points;
     let right = match (&question.kind, answer) {
-        (QuestionKind::SingleChoice { correct, .. }, AnswerValue::Choice { choice }) => {
+        (QuestionKind::SingleChoice { correct, .. }, AnswerValue::Choice(choice)) => {
             choice == correct
         }
-        (QuestionKind::MultipleChoice { correct, .. }, AnswerValue::Choices { choices }) => {
+        (QuestionKind::MultipleChoice { correct, .. }, AnswerValue::Choices(choices)) => {
             choices.len() == correct.len() && correct.iter().all(|c| choices.contains(c))
         }
-        (QuestionKind::Numeric { key, tolerance }, AnswerValue::Number { number }) => {
+        (QuestionKind::Numeric { key, tolerance }, AnswerValue::Number(number)) => {
             // A relative epsilon keeps 0.1 + 0.2 style keys from failing on exact input.
             let slack = tolerance + key.abs() * 1e-9;
             parse_number(number).is_ok_and(|value| (value - key).abs() <= slack)
         }
-        (QuestionKind::ShortText { accepted }, AnswerValue::Text { text }) => {
+        (QuestionKind::ShortText { accepted }, AnswerValue::Text(text)) => {
             let given = normalise_text(text);
             !given.is_empty() && accepted.iter().any(|a| normalise_text(a) == given)
         }
-        (QuestionKind::Matching { left, correct, .. }, AnswerValue::Pairs { pairs }) => {
+        (QuestionKind::Matching { left, correct, .. }, AnswerValue::Pairs(pairs)) => {
             return matching_points(full, left.iter().map(|l| &l.label), correct, pairs);
         }
-        (QuestionKind::Ordering { correct, .. }, AnswerValue::Order { order }) => {
-            order == correct
-        }
+        (QuestionKind::Ordering { correct, .. }, AnswerValue::Order(order)) => order == correct,
         _ => false,
     };
     if right { full } else { 0 }
@@ -104,18 +102,33 @@ mod tests {
     fn choices(labels: &[&str]) -> Vec<Choice> {
         labels
             .iter()
-            .map(|l| Choice { label: (*l).into(), text: String::new() })
+            .map(|l| Choice {
+                label: (*l).into(),
+                text: String::new(),
+            })
             .collect()
     }
 
     #[test]
     fn numeric_within_tolerance_scores_and_outside_does_not() {
-        let q = question(QuestionKind::Numeric { key: 20.5, tolerance: 0.0 }, 2);
-        assert_eq!(score_answer(&q, &AnswerValue::Number { number: "20,5".into() }), 2);
-        assert_eq!(score_answer(&q, &AnswerValue::Number { number: "20.51".into() }), 0);
-        let q = question(QuestionKind::Numeric { key: 3.0, tolerance: 0.5 }, 1);
-        assert_eq!(score_answer(&q, &AnswerValue::Number { number: "3.5".into() }), 1);
-        assert_eq!(score_answer(&q, &AnswerValue::Number { number: "2.4".into() }), 0);
+        let q = question(
+            QuestionKind::Numeric {
+                key: 20.5,
+                tolerance: 0.0,
+            },
+            2,
+        );
+        assert_eq!(score_answer(&q, &AnswerValue::Number("20,5".into())), 2);
+        assert_eq!(score_answer(&q, &AnswerValue::Number("20.51".into())), 0);
+        let q = question(
+            QuestionKind::Numeric {
+                key: 3.0,
+                tolerance: 0.5,
+            },
+            1,
+        );
+        assert_eq!(score_answer(&q, &AnswerValue::Number("3.5".into())), 1);
+        assert_eq!(score_answer(&q, &AnswerValue::Number("2.4".into())), 0);
     }
 
     #[test]
@@ -126,10 +139,13 @@ mod tests {
             correct: vec!["Г".into(), "Б".into(), "В".into()],
         };
         let q = question(kind, 3);
-        let pairs = |p: &[(&str, &str)]| AnswerValue::Pairs {
-            pairs: p.iter().map(|(l, r)| ((*l).into(), (*r).into())).collect(),
+        let pairs = |p: &[(&str, &str)]| {
+            AnswerValue::Pairs(p.iter().map(|(l, r)| ((*l).into(), (*r).into())).collect())
         };
-        assert_eq!(score_answer(&q, &pairs(&[("1", "Г"), ("2", "Б"), ("3", "В")])), 3);
+        assert_eq!(
+            score_answer(&q, &pairs(&[("1", "Г"), ("2", "Б"), ("3", "В")])),
+            3
+        );
         assert_eq!(score_answer(&q, &pairs(&[("1", "Г"), ("2", "А")])), 1);
         assert_eq!(score_answer(&q, &pairs(&[])), 0);
     }
@@ -141,9 +157,7 @@ mod tests {
             correct: vec!["a".into(), "c".into()],
         };
         let q = question(kind, 1);
-        let pick = |c: &[&str]| AnswerValue::Choices {
-            choices: c.iter().map(|s| (*s).into()).collect(),
-        };
+        let pick = |c: &[&str]| AnswerValue::Choices(c.iter().map(|s| (*s).into()).collect());
         assert_eq!(score_answer(&q, &pick(&["c", "a"])), 1);
         assert_eq!(score_answer(&q, &pick(&["a"])), 0);
         assert_eq!(score_answer(&q, &pick(&["a", "b", "c"])), 0);
@@ -151,8 +165,13 @@ mod tests {
 
     #[test]
     fn short_text_is_compared_after_normalisation() {
-        let q = question(QuestionKind::ShortText { accepted: vec!["Алматы".into()] }, 1);
-        let text = |t: &str| AnswerValue::Text { text: t.into() };
+        let q = question(
+            QuestionKind::ShortText {
+                accepted: vec!["Алматы".into()],
+            },
+            1,
+        );
+        let text = |t: &str| AnswerValue::Text(t.into());
         assert_eq!(score_answer(&q, &text("  АЛМАТЫ. ")), 1);
         assert_eq!(score_answer(&q, &text("Астана")), 0);
         assert_eq!(score_answer(&q, &text("")), 0);
@@ -161,9 +180,12 @@ mod tests {
 
     #[test]
     fn wrong_answer_shape_scores_zero() {
-        let kind = QuestionKind::SingleChoice { options: choices(&["А", "Б"]), correct: "А".into() };
+        let kind = QuestionKind::SingleChoice {
+            options: choices(&["А", "Б"]),
+            correct: "А".into(),
+        };
         let q = question(kind, 1);
-        assert_eq!(score_answer(&q, &AnswerValue::Text { text: "А".into() }), 0);
-        assert_eq!(score_answer(&q, &AnswerValue::Choice { choice: "А".into() }), 1);
+        assert_eq!(score_answer(&q, &AnswerValue::Text("А".into())), 0);
+        assert_eq!(score_answer(&q, &AnswerValue::Choice("А".into())), 1);
     }
 }

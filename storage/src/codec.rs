@@ -65,22 +65,37 @@ mod tests {
 
     #[test]
     fn values_round_trip_with_the_version_byte_first() {
-        let value = Sample::Text { text: "Қазақ тілі".into(), at_ms: 7 };
+        let value = Sample::Text {
+            text: "Қазақ тілі".into(),
+            at_ms: 7,
+        };
         let bytes = encode(&value);
         assert_eq!(bytes[0], FORMAT_VERSION);
         assert_eq!(decode::<Sample>(&bytes).unwrap(), value);
-        assert_eq!(decode::<Sample>(&encode(&Sample::Empty)).unwrap(), Sample::Empty);
+        assert_eq!(
+            decode::<Sample>(&encode(&Sample::Empty)).unwrap(),
+            Sample::Empty
+        );
     }
 
     #[test]
     fn unknown_version_and_corruption_are_named() {
         let mut bytes = encode(&Sample::Empty);
         bytes[0] = 9;
-        assert!(matches!(decode::<Sample>(&bytes), Err(CodecError::UnknownVersion(9))));
+        assert!(matches!(
+            decode::<Sample>(&bytes),
+            Err(CodecError::UnknownVersion(9))
+        ));
         assert!(matches!(decode::<Sample>(&[]), Err(CodecError::Empty)));
-        assert!(matches!(decode::<Sample>(&[FORMAT_VERSION, 200]), Err(CodecError::Corrupt(_))));
+        assert!(matches!(
+            decode::<Sample>(&[FORMAT_VERSION, 200]),
+            Err(CodecError::Corrupt(_))
+        ));
         let mut long = encode(&Sample::Empty);
         long.push(0);
-        assert!(matches!(decode::<Sample>(&long), Err(CodecError::TrailingBytes(1))));
+        assert!(matches!(
+            decode::<Sample>(&long),
+            Err(CodecError::TrailingBytes(1))
+        ));
     }
 }

@@ -9,11 +9,19 @@ use crate::event_store::StoreError;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DocumentWrite {
     /// Stores the value, replacing any before it.
-    Put { key: String, value: Vec<u8> },
+    Put {
+        key: String,
+        value: Vec<u8>,
+    },
     /// Stores the value only if the key is absent; otherwise the whole group fails with
     /// `StoreError::Conflict` and nothing is applied.
-    Create { key: String, value: Vec<u8> },
-    Delete { key: String },
+    Create {
+        key: String,
+        value: Vec<u8>,
+    },
+    Delete {
+        key: String,
+    },
 }
 
 /// Durable key-value documents.

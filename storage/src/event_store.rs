@@ -60,7 +60,11 @@ pub enum StoreError {
 pub trait EventStore: Send + Sync + 'static {
     /// Appends events to one stream, durably. Events whose sequence is already stored
     /// are skipped and counted as duplicates.
-    async fn append(&self, stream: &str, events: Vec<NewEvent>) -> Result<AppendOutcome, StoreError>;
+    async fn append(
+        &self,
+        stream: &str,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, StoreError>;
 
     /// Reads a stream in sequence order, from `from_seq` on (inclusive).
     async fn read(&self, stream: &str, from_seq: u64) -> Result<Vec<RecordedEvent>, StoreError>;

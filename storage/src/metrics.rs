@@ -9,7 +9,9 @@ pub(crate) static FLUSH_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
     register_histogram!(
         "olymp_storage_flush_seconds",
         "Time of one group commit (write and fsync)",
-        vec![0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5]
+        vec![
+            0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5
+        ]
     )
     .expect("metric registers once")
 });

@@ -10,22 +10,24 @@ use super::question::{Choice, QuestionKind};
 pub const ANSWER_TEXT_MAX_BYTES: usize = 1024;
 
 /// An answer as the participant gave it. Its shape must match the question's kind.
+/// In JSON each variant is an object with one key: `{"choice": "Б"}`,
+/// `{"pairs": {"1": "Г"}}`; the same form is stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum AnswerValue {
     /// Single choice: one option label.
-    Choice { choice: String },
+    Choice(String),
     /// Multiple choice: the chosen option labels.
-    Choices { choices: Vec<String> },
+    Choices(Vec<String>),
     /// Numeric: kept as typed ("20,5" and "20.5" are both accepted) so that the record
     /// shows what the participant entered.
-    Number { number: String },
+    Number(String),
     /// Short text.
-    Text { text: String },
+    Text(String),
     /// Matching: right label per left label.
-    Pairs { pairs: BTreeMap<String, String> },
+    Pairs(BTreeMap<String, String>),
     /// Ordering: labels in the chosen order.
-    Order { order: Vec<String> },
+    Order(Vec<String>),
 }
 
 /// Why an answer does not fit its question.
@@ -47,24 +49,24 @@ impl AnswerValue {
     /// Checks the answer's shape against the question; the key plays no part.
     pub fn check_fits(&self, kind: &QuestionKind) -> Result<(), InvalidAnswer> {
         match (kind, self) {
-            (QuestionKind::SingleChoice { options, .. }, Self::Choice { choice }) => {
+            (QuestionKind::SingleChoice { options, .. }, Self::Choice(choice)) => {
                 known(options, choice)
             }
-            (QuestionKind::MultipleChoice { options, .. }, Self::Choices { choices }) => {
+            (QuestionKind::MultipleChoice { options, .. }, Self::Choices(choices)) => {
                 distinct_known(options, choices)
             }
-            (QuestionKind::Numeric { .. }, Self::Number { number }) => {
+            (QuestionKind::Numeric { .. }, Self::Number(number)) => {
                 bounded(number)?;
                 parse_number(number).map(|_| ())
             }
-            (QuestionKind::ShortText { .. }, Self::Text { text }) => bounded(text),
-            (QuestionKind::Matching { left, right, .. }, Self::Pairs { pairs }) => {
+            (QuestionKind::ShortText { .. }, Self::Text(text)) => bounded(text),
+            (QuestionKind::Matching { left, right, .. }, Self::Pairs(pairs)) => {
                 pairs.iter().try_for_each(|(l, r)| {
                     known(left, l)?;
                     known(right, r)
                 })
             }
-            (QuestionKind::Ordering { items, .. }, Self::Order { order }) => {
+            (QuestionKind::Ordering { items, .. }, Self::Order(order)) => {
                 distinct_known(items, order)
             }
             (kind, _) => Err(InvalidAnswer::WrongType {

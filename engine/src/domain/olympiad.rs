@@ -46,7 +46,12 @@ impl Olympiad {
 
     /// Checks the olympiad's own consistency before it is stored.
     pub fn validate(&self) -> Result<(), InvalidOlympiad> {
-        if self.id.is_empty() || !self.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if self.id.is_empty()
+            || !self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
             return Err(InvalidOlympiad::BadId(self.id.clone()));
         }
         if self.closes_at_ms <= self.opens_at_ms {

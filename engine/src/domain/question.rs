@@ -26,23 +26,37 @@ pub struct Question {
     pub kind: QuestionKind,
 }
 
-/// What kind of question, and its answer key.
+/// What kind of question, and its answer key. Externally tagged, because papers are
+/// stored with the binary codec, which cannot read internally tagged enums.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum QuestionKind {
     /// Exactly one option is right.
-    SingleChoice { options: Vec<Choice>, correct: String },
+    SingleChoice {
+        options: Vec<Choice>,
+        correct: String,
+    },
     /// Every right option and no wrong one must be chosen.
-    MultipleChoice { options: Vec<Choice>, correct: Vec<String> },
+    MultipleChoice {
+        options: Vec<Choice>,
+        correct: Vec<String>,
+    },
     /// A number within `tolerance` of `key` (inclusive) is right.
     Numeric { key: f64, tolerance: f64 },
     /// Any accepted text is right after normalisation (see `scoring::normalise_text`).
     ShortText { accepted: Vec<String> },
     /// Each left item is paired with one right item; `correct` lists the right label for
     /// every left item, in the order of `left`.
-    Matching { left: Vec<Choice>, right: Vec<Choice>, correct: Vec<String> },
+    Matching {
+        left: Vec<Choice>,
+        right: Vec<Choice>,
+        correct: Vec<String>,
+    },
     /// The items must be put in the order `correct` gives (labels).
-    Ordering { items: Vec<Choice>, correct: Vec<String> },
+    Ordering {
+        items: Vec<Choice>,
+        correct: Vec<String>,
+    },
 }
 
 /// The participant-facing view of a question: everything but the key.
@@ -56,17 +70,26 @@ pub struct PublicQuestion {
     pub kind: PublicKind,
 }
 
-/// Kinds without keys. Ordering items are shown in the author's listed order, which is
-/// not the key order for any importer Olymp has.
+/// Kinds without keys, tagged by `type` in JSON (this view is never stored). Ordering
+/// items are shown in the author's listed order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PublicKind {
-    SingleChoice { options: Vec<Choice> },
-    MultipleChoice { options: Vec<Choice> },
+    SingleChoice {
+        options: Vec<Choice>,
+    },
+    MultipleChoice {
+        options: Vec<Choice>,
+    },
     Numeric,
     ShortText,
-    Matching { left: Vec<Choice>, right: Vec<Choice> },
-    Ordering { items: Vec<Choice> },
+    Matching {
+        left: Vec<Choice>,
+        right: Vec<Choice>,
+    },
+    Ordering {
+        items: Vec<Choice>,
+    },
 }
 
 impl Question {
@@ -126,10 +149,20 @@ impl Question {
                 Ok(())
             }
             QuestionKind::ShortText { accepted } => {
-                let usable = accepted.iter().any(|a| !crate::scoring::normalise_text(a).is_empty());
-                if usable { Ok(()) } else { Err(InvalidQuestion::NoKey) }
+                let usable = accepted
+                    .iter()
+                    .any(|a| !crate::scoring::normalise_text(a).is_empty());
+                if usable {
+                    Ok(())
+                } else {
+                    Err(InvalidQuestion::NoKey)
+                }
             }
-            QuestionKind::Matching { left, right, correct } => {
+            QuestionKind::Matching {
+                left,
+                right,
+                correct,
+            } => {
                 check_labels(left)?;
                 check_labels(right)?;
                 if correct.len() != left.len() {

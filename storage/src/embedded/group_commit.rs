@@ -16,7 +16,10 @@ use crate::metrics;
 /// One change the writer applies.
 pub(super) enum WriteOp {
     /// An event under its full key; skipped if the key is already stored.
-    Event { key: Vec<u8>, body: Vec<u8> },
+    Event {
+        key: Vec<u8>,
+        body: Vec<u8>,
+    },
     Document(DocumentWrite),
 }
 
@@ -95,7 +98,9 @@ impl Writer {
         }
         let mut batch = self.db.batch();
         let outcomes = self.stage(&mut batch, pending);
-        let committed = batch.commit().and_then(|()| self.db.persist(PersistMode::SyncData));
+        let committed = batch
+            .commit()
+            .and_then(|()| self.db.persist(PersistMode::SyncData));
         if let Err(error) = committed {
             metrics::WRITE_FAILURES.inc();
             tracing::error!(%error, "group commit failed; the store now refuses writes");

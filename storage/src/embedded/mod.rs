@@ -51,7 +51,10 @@ impl EmbeddedConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error("cannot create data directory {path}")]
-    CreateDir { path: PathBuf, source: std::io::Error },
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot open the database in {path}")]
     Database { path: PathBuf, source: fjall::Error },
 }
@@ -74,20 +77,35 @@ impl EmbeddedStore {
     /// journal whose last record was torn by a crash happens here, inside fjall.
     pub fn open(config: EmbeddedConfig) -> Result<Self, OpenError> {
         let path = config.data_dir.clone();
-        std::fs::create_dir_all(&path)
-            .map_err(|source| OpenError::CreateDir { path: path.clone(), source })?;
-        let database_error = |source| OpenError::Database { path: path.clone(), source };
+        std::fs::create_dir_all(&path).map_err(|source| OpenError::CreateDir {
+            path: path.clone(),
+            source,
+        })?;
+        let database_error = |source| OpenError::Database {
+            path: path.clone(),
+            source,
+        };
         let db = Database::builder(&path)
             .cache_size(config.cache_bytes)
             .manual_journal_persist(true)
             .open()
             .map_err(database_error)?;
-        let events = db.keyspace("events", KeyspaceCreateOptions::default).map_err(database_error)?;
-        let documents =
-            db.keyspace("documents", KeyspaceCreateOptions::default).map_err(database_error)?;
+        let events = db
+            .keyspace("events", KeyspaceCreateOptions::default)
+            .map_err(database_error)?;
+        let documents = db
+            .keyspace("documents", KeyspaceCreateOptions::default)
+            .map_err(database_error)?;
         let writes = group_commit::start(db, events.clone(), documents.clone(), &config);
-        let inner = Inner { events, documents, writes, data_dir: path };
-        Ok(Self { inner: Arc::new(inner) })
+        let inner = Inner {
+            events,
+            documents,
+            writes,
+            data_dir: path,
+        };
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -97,7 +115,11 @@ impl EmbeddedStore {
     async fn submit(&self, ops: Vec<WriteOp>) -> Result<AppendOutcome, StoreError> {
         let (reply, done) = oneshot::channel();
         let request = WriteRequest { ops, reply };
-        self.inner.writes.send(request).await.map_err(|_| StoreError::Closed)?;
+        self.inner
+            .writes
+            .send(request)
+            .await
+            .map_err(|_| StoreError::Closed)?;
         done.await.map_err(|_| StoreError::Closed)?
     }
 }
@@ -116,14 +138,21 @@ fn read_error(error: fjall::Error) -> StoreError {
 
 #[async_trait]
 impl EventStore for EmbeddedStore {
-    async fn append(&self, stream: &str, events: Vec<NewEvent>) -> Result<AppendOutcome, StoreError> {
+    async fn append(
+        &self,
+        stream: &str,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
         check_stream_name(stream)?;
         if events.is_empty() {
             return Ok(AppendOutcome::default());
         }
         let ops = events
             .into_iter()
-            .map(|event| WriteOp::Event { key: event_key(stream, event.seq), body: event.body })
+            .map(|event| WriteOp::Event {
+                key: event_key(stream, event.seq),
+                body: event.body,
+            })
             .collect();
         self.submit(ops).await
     }
@@ -135,8 +164,13 @@ impl EventStore for EmbeddedStore {
         let mut out = Vec::new();
         for guard in self.inner.events.range(start..=end) {
             let (key, value) = guard.into_inner().map_err(read_error)?;
-            let seq_bytes: [u8; 8] = key[key.len() - 8..].try_into().expect("keys end in 8 bytes");
-            out.push(RecordedEvent { seq: u64::from_be_bytes(seq_bytes), body: value.to_vec() });
+            let seq_bytes: [u8; 8] = key[key.len() - 8..]
+                .try_into()
+                .expect("keys end in 8 bytes");
+            out.push(RecordedEvent {
+                seq: u64::from_be_bytes(seq_bytes),
+                body: value.to_vec(),
+            });
         }
         Ok(out)
     }

@@ -1,0 +1,484 @@
+//! The engine's front door: what the gateway and the command line call. Catalog changes,
+//! registration, session commands and results; each admin action is also an audit event.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::{Actor, ActorRef, RpcReplyPort};
+use serde::{Deserialize, Serialize};
+use storage::{DocumentStore, EventStore, NewEvent, StoreError};
+use tokio::sync::Mutex;
+
+use crate::catalog::{self, Catalog, CatalogError};
+use crate::clock::now_ms;
+use crate::domain::answer::AnswerValue;
+use crate::domain::olympiad::{InvalidOlympiad, Olympiad};
+use crate::domain::paper::Paper;
+use crate::domain::participant::{InvalidProfile, Participant, Registration};
+use crate::domain::question::InvalidQuestion;
+use crate::proctoring::ViolationKind;
+use crate::results::{self, ResultRow, RowInput};
+use crate::scoring;
+use crate::session::actor::{Connection, SessionMsg};
+use crate::session::context::{SessionConfig, SessionContext, stream_name};
+use crate::session::push::{Outbound, SessionView, Snapshot};
+use crate::session::state::SessionError;
+use crate::session::supervisor::{SessionSupervisor, SupervisorMsg};
+
+/// How long a request waits for a session actor's reply.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The stream of admin actions.
+const AUDIT_STREAM: &str = "audit";
+
+/// One admin action: who, what, when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub by: String,
+    pub action: String,
+    pub detail: String,
+    pub at_ms: u64,
+}
+
+/// Why an engine operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("no olympiad {0:?}")]
+    UnknownOlympiad(String),
+    #[error("no paper {0:?}")]
+    UnknownPaper(String),
+    #[error("grade {grade} is not offered by olympiad {olympiad:?}")]
+    GradeNotOffered { olympiad: String, grade: u8 },
+    #[error("invalid olympiad")]
+    InvalidOlympiad(#[from] InvalidOlympiad),
+    #[error("question {question:?} of paper {paper:?} is invalid")]
+    InvalidQuestion {
+        paper: String,
+        question: String,
+        source: InvalidQuestion,
+    },
+    #[error("paper {0:?} has no questions")]
+    EmptyPaper(String),
+    #[error("invalid profile")]
+    InvalidProfile(#[from] InvalidProfile),
+    #[error("already registered")]
+    AlreadyRegistered,
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+    #[error("catalog failed")]
+    Catalog(#[from] CatalogError),
+}
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("session supervisor did not start")]
+    Supervisor(#[from] ractor::SpawnErr),
+    #[error("recovery could not read the catalog")]
+    Catalog(#[from] CatalogError),
+    #[error("audit stream unreadable")]
+    Audit(#[from] StoreError),
+}
+
+/// A cheap handle to the engine; clone it freely.
+#[derive(Clone)]
+pub struct Engine {
+    context: Arc<SessionContext>,
+    supervisor: ActorRef<SupervisorMsg>,
+    /// Next audit sequence; the lock makes the engine the audit stream's single writer.
+    audit_seq: Arc<Mutex<u64>>,
+}
+
+impl Engine {
+    /// Starts the engine on the current tokio runtime, which session actors will live on,
+    /// and brings back every session that was in progress.
+    pub async fn start(
+        events: Arc<dyn EventStore>,
+        documents: Arc<dyn DocumentStore>,
+        config: SessionConfig,
+    ) -> Result<Self, StartError> {
+        let catalog = Catalog::new(Arc::clone(&documents));
+        let runtime = tokio::runtime::Handle::current();
+        let context = Arc::new(SessionContext::new(
+            Arc::clone(&events),
+            catalog,
+            config,
+            runtime,
+        ));
+        let (supervisor, _) =
+            SessionSupervisor::spawn(None, SessionSupervisor, Arc::clone(&context)).await?;
+        let _ = context.supervisor.set(supervisor.get_cell());
+        let audit_len = events
+            .read(AUDIT_STREAM, 1)
+            .await?
+            .last()
+            .map_or(0, |e| e.seq);
+        let engine = Self {
+            context,
+            supervisor,
+            audit_seq: Arc::new(Mutex::new(audit_len)),
+        };
+        engine.recover().await?;
+        Ok(engine)
+    }
+
+    /// Respawns every session marked active, so that their deadline timers run again.
+    async fn recover(&self) -> Result<(), CatalogError> {
+        let active = self.context.catalog.active_sessions().await?;
+        let started = std::time::Instant::now();
+        let mut recovered = 0usize;
+        for session_id in &active {
+            match self.context.session(session_id).await {
+                Ok(_) => recovered += 1,
+                Err(error) => tracing::error!(session_id, %error, "session not recovered"),
+            }
+        }
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(recovered, elapsed_ms, "sessions in progress recovered");
+        Ok(())
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.context.catalog
+    }
+
+    pub fn live_sessions(&self) -> usize {
+        self.context.registry.live_count()
+    }
+
+    /// Stops every session actor and the supervisor; state stays on disk.
+    pub async fn shutdown(&self) {
+        self.supervisor
+            .stop_and_wait(None, Some(Duration::from_secs(5)))
+            .await
+            .ok();
+    }
+
+    async fn audit(&self, by: &str, action: &str, detail: String) -> Result<(), StoreError> {
+        let mut seq = self.audit_seq.lock().await;
+        let event = AuditEvent {
+            by: by.to_owned(),
+            action: action.to_owned(),
+            detail,
+            at_ms: now_ms(),
+        };
+        let body = storage::encode(&event);
+        self.context
+            .events
+            .append(
+                AUDIT_STREAM,
+                vec![NewEvent {
+                    seq: *seq + 1,
+                    body,
+                }],
+            )
+            .await?;
+        *seq += 1;
+        tracing::info!(by, action, "admin action");
+        Ok(())
+    }
+
+    /// The audit log, oldest first.
+    pub async fn audit_log(&self) -> Result<Vec<AuditEvent>, EngineError> {
+        let records = self.context.events.read(AUDIT_STREAM, 1).await?;
+        let decoded = records
+            .iter()
+            .map(|r| storage::decode(&r.body))
+            .collect::<Result<_, _>>();
+        decoded.map_err(|error| {
+            let reason = error.to_string();
+            EngineError::Catalog(CatalogError::Corrupt {
+                key: AUDIT_STREAM.into(),
+                reason,
+            })
+        })
+    }
+
+    /// Stores papers, all or none. Every question must be valid.
+    pub async fn import_papers(&self, by: &str, papers: &[Paper]) -> Result<(), EngineError> {
+        for paper in papers {
+            if paper.questions.is_empty() {
+                return Err(EngineError::EmptyPaper(paper.id.clone()));
+            }
+            for question in &paper.questions {
+                question
+                    .validate()
+                    .map_err(|source| EngineError::InvalidQuestion {
+                        paper: paper.id.clone(),
+                        question: question.id.clone(),
+                        source,
+                    })?;
+            }
+        }
+        let writes = papers
+            .iter()
+            .map(|p| catalog::put(catalog::paper_key(&p.id), p))
+            .collect();
+        self.context.catalog.write(writes).await?;
+        for paper in papers {
+            self.context.forget_cached(None, Some(&paper.id));
+        }
+        let ids: Vec<_> = papers.iter().map(|p| p.id.as_str()).collect();
+        self.audit(by, "import_papers", ids.join(",")).await?;
+        Ok(())
+    }
+
+    /// Creates or replaces an olympiad; every paper it names must exist.
+    pub async fn put_olympiad(&self, by: &str, olympiad: &Olympiad) -> Result<(), EngineError> {
+        olympiad.validate()?;
+        for paper_id in olympiad.papers.values() {
+            if self.context.catalog.paper(paper_id).await?.is_none() {
+                return Err(EngineError::UnknownPaper(paper_id.clone()));
+            }
+        }
+        let write = catalog::put(catalog::olympiad_key(&olympiad.id), olympiad);
+        self.context.catalog.write(vec![write]).await?;
+        self.context.forget_cached(Some(&olympiad.id), None);
+        self.audit(by, "put_olympiad", olympiad.id.clone()).await?;
+        Ok(())
+    }
+
+    /// Registers a new participant for an olympiad at a grade; creates their session.
+    pub async fn register(
+        &self,
+        olympiad_id: &str,
+        name: &str,
+        school: &str,
+        region: &str,
+        grade: u8,
+    ) -> Result<Registration, EngineError> {
+        let olympiad = self
+            .context
+            .catalog
+            .olympiad(olympiad_id)
+            .await?
+            .ok_or_else(|| EngineError::UnknownOlympiad(olympiad_id.to_owned()))?;
+        let paper_id = olympiad
+            .paper_for(grade)
+            .ok_or_else(|| EngineError::GradeNotOffered {
+                olympiad: olympiad_id.to_owned(),
+                grade,
+            })?;
+        let participant = Participant {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            name: name.trim().to_owned(),
+            school: school.trim().to_owned(),
+            region: region.trim().to_owned(),
+        };
+        participant.validate()?;
+        let registration = Registration {
+            session_id: uuid::Uuid::new_v4().simple().to_string(),
+            olympiad_id: olympiad_id.to_owned(),
+            participant_id: participant.id.clone(),
+            grade,
+            paper_id: paper_id.to_owned(),
+            registered_at_ms: now_ms(),
+        };
+        let writes = vec![
+            catalog::create(catalog::participant_key(&participant.id), &participant),
+            catalog::create(
+                catalog::registration_key(olympiad_id, &participant.id),
+                &registration,
+            ),
+            catalog::create(
+                catalog::session_key(&registration.session_id),
+                &registration,
+            ),
+        ];
+        match self.context.catalog.write(writes).await {
+            Err(StoreError::Conflict(_)) => Err(EngineError::AlreadyRegistered),
+            other => other.map(|()| registration).map_err(EngineError::from),
+        }
+    }
+
+    async fn call<T: Send + 'static>(
+        &self,
+        session_id: &str,
+        build: impl Fn(RpcReplyPort<Result<T, SessionError>>) -> SessionMsg,
+    ) -> Result<T, SessionError> {
+        for _ in 0..2 {
+            let actor = self.context.session(session_id).await?;
+            match actor.call(&build, Some(CALL_TIMEOUT)).await {
+                Ok(ractor::rpc::CallResult::Success(result)) => return result,
+                Ok(ractor::rpc::CallResult::Timeout) => return Err(SessionError::Busy),
+                // The actor stopped between lookup and call (passivation): look up again.
+                Ok(ractor::rpc::CallResult::SenderError) | Err(_) => {
+                    self.context.registry.remove(session_id, actor.get_id());
+                }
+            }
+        }
+        Err(SessionError::Busy)
+    }
+
+    /// Starts the session if it has not started; returns its timing either way.
+    pub async fn start_session(&self, session_id: &str) -> Result<SessionView, SessionError> {
+        self.call(session_id, SessionMsg::Start).await
+    }
+
+    /// Grants extra time; audited.
+    pub async fn extend_time(
+        &self,
+        by: &str,
+        session_id: &str,
+        seconds: u64,
+    ) -> Result<SessionView, EngineError> {
+        let who = by.to_owned();
+        let view = self
+            .call(session_id, |reply| SessionMsg::ExtendTime {
+                seconds,
+                by: who.clone(),
+                reply,
+            })
+            .await?;
+        self.audit(by, "extend_time", format!("{session_id} +{seconds}s"))
+            .await?;
+        Ok(view)
+    }
+
+    /// A connection resumes the session; it receives pushes from now on.
+    pub async fn attach(
+        &self,
+        session_id: &str,
+        connection: Connection,
+    ) -> Result<Snapshot, SessionError> {
+        self.call(session_id, |reply| SessionMsg::Attach {
+            connection: connection.clone(),
+            reply,
+        })
+        .await
+    }
+
+    pub async fn detach(&self, session_id: &str, connection_id: u64) {
+        if let Some(actor) = self.context.registry.actors_for(session_id) {
+            let _ = actor.send_message(SessionMsg::Detach { connection_id });
+        }
+    }
+
+    /// Saves an answer; the reply (`Ack` or `Refused`) arrives on `reply_to`.
+    pub async fn answer(
+        &self,
+        session_id: &str,
+        connection_id: u64,
+        seq: u64,
+        question_id: String,
+        value: AnswerValue,
+        reply_to: Outbound,
+    ) -> Result<(), SessionError> {
+        self.context
+            .send(session_id, || SessionMsg::Answer {
+                connection_id,
+                seq,
+                question_id: question_id.clone(),
+                value: value.clone(),
+                reply_to: reply_to.clone(),
+            })
+            .await
+    }
+
+    /// Records a client-reported proctoring event; replied to like `answer`.
+    pub async fn proctor(
+        &self,
+        session_id: &str,
+        connection_id: u64,
+        seq: u64,
+        kind: ViolationKind,
+        detail: String,
+        reply_to: Outbound,
+    ) -> Result<(), SessionError> {
+        self.context
+            .send(session_id, || SessionMsg::Proctor {
+                connection_id,
+                seq,
+                kind,
+                detail: detail.clone(),
+                reply_to: reply_to.clone(),
+            })
+            .await
+    }
+
+    /// Submits; the summary arrives on `reply_to`.
+    pub async fn submit(
+        &self,
+        session_id: &str,
+        connection_id: u64,
+        reply_to: Outbound,
+    ) -> Result<(), SessionError> {
+        self.context
+            .send(session_id, || SessionMsg::Submit {
+                connection_id,
+                reply_to: reply_to.clone(),
+            })
+            .await
+    }
+
+    /// Results of an olympiad from the session streams, ranked per grade.
+    pub async fn results(&self, olympiad_id: &str) -> Result<Vec<ResultRow>, EngineError> {
+        let catalog = &self.context.catalog;
+        if catalog.olympiad(olympiad_id).await?.is_none() {
+            return Err(EngineError::UnknownOlympiad(olympiad_id.to_owned()));
+        }
+        let mut rows = Vec::new();
+        for registration in catalog.registrations(olympiad_id).await? {
+            rows.push(self.result_row(&registration).await?);
+        }
+        results::rank(&mut rows);
+        Ok(rows)
+    }
+
+    async fn result_row(&self, registration: &Registration) -> Result<ResultRow, EngineError> {
+        let paper = self.context.paper(&registration.paper_id).await?;
+        let state = self.context.rebuild(&registration.session_id).await?;
+        let participant = self
+            .context
+            .catalog
+            .participant(&registration.participant_id)
+            .await?;
+        let participant = participant.unwrap_or_else(|| Participant {
+            id: registration.participant_id.clone(),
+            name: String::new(),
+            school: String::new(),
+            region: String::new(),
+        });
+        let answers = state
+            .answers
+            .iter()
+            .map(|(id, a)| (id.clone(), a.value.clone()))
+            .collect();
+        Ok(results::row(RowInput {
+            session_id: &registration.session_id,
+            participant_id: &participant.id,
+            name: &participant.name,
+            school: &participant.school,
+            region: &participant.region,
+            grade: registration.grade,
+            state: &state,
+            score: scoring::score_paper(&paper, &answers),
+            max_score: paper.max_points(),
+        }))
+    }
+
+    /// The raw events of a session, for tests and the audit of a dispute.
+    pub async fn session_events(
+        &self,
+        session_id: &str,
+    ) -> Result<Vec<crate::session::events::SessionEvent>, EngineError> {
+        let records = self
+            .context
+            .events
+            .read(&stream_name(session_id), 1)
+            .await?;
+        records
+            .iter()
+            .map(|r| storage::decode(&r.body))
+            .collect::<Result<_, _>>()
+            .map_err(|error| {
+                let reason = error.to_string();
+                EngineError::Catalog(CatalogError::Corrupt {
+                    key: stream_name(session_id),
+                    reason,
+                })
+            })
+    }
+}

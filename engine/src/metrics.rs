@@ -1,0 +1,125 @@
+//! Engine metrics and the log lines that go with them: one function per occurrence emits
+//! both, so the two never disagree.
+
+use std::sync::LazyLock;
+
+use prometheus::{
+    Histogram, IntCounter, IntCounterVec, IntGauge, register_histogram, register_int_counter,
+    register_int_counter_vec, register_int_gauge,
+};
+use storage::StoreError;
+
+use crate::proctoring::ViolationKind;
+use crate::session::events::{FinishReason, SessionEvent};
+
+pub(crate) static SESSIONS_LIVE: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!("olymp_sessions_live", "Session actors alive on this node")
+        .expect("metric registers once")
+});
+
+pub(crate) static ANSWER_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
+    register_histogram!(
+        "olymp_session_answer_seconds",
+        "Time from an answer reaching its session actor to its acknowledgement being sent",
+        vec![0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0]
+    )
+    .expect("metric registers once")
+});
+
+static ANSWERS_SAVED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "olymp_session_answers_saved_total",
+        "Answers stored durably"
+    )
+    .expect("metric registers once")
+});
+
+static SESSIONS_STARTED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!("olymp_sessions_started_total", "Sessions started")
+        .expect("metric registers once")
+});
+
+static SESSIONS_FINISHED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "olymp_sessions_finished_total",
+        "Sessions finished, by reason",
+        &["reason"]
+    )
+    .expect("metric registers once")
+});
+
+static VIOLATIONS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "olymp_proctoring_violations_total",
+        "Proctoring violations recorded, by kind",
+        &["kind"]
+    )
+    .expect("metric registers once")
+});
+
+static STORAGE_FAILURES: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "olymp_session_storage_failures_total",
+        "Session writes the store refused; nothing was acknowledged for them"
+    )
+    .expect("metric registers once")
+});
+
+/// A session write failed: the command is refused and the operator must look.
+pub(crate) fn storage_failed(session_id: &str, error: &StoreError) {
+    STORAGE_FAILURES.inc();
+    tracing::error!(session_id, %error, "session write refused by the store");
+}
+
+/// An event was stored and applied.
+pub(crate) fn event_applied(session_id: &str, event: &SessionEvent) {
+    match event {
+        SessionEvent::Started { .. } => {
+            SESSIONS_STARTED.inc();
+            tracing::info!(session_id, "session started");
+        }
+        SessionEvent::AnswerSaved { client_seq, .. } => {
+            ANSWERS_SAVED.inc();
+            tracing::trace!(session_id, seq = client_seq, "answer stored");
+        }
+        SessionEvent::ViolationRecorded { kind, .. } => {
+            VIOLATIONS
+                .with_label_values(&[violation_label(*kind)])
+                .inc();
+            tracing::debug!(session_id, ?kind, "violation recorded");
+        }
+        SessionEvent::FlaggedForReview { weight, .. } => {
+            tracing::info!(session_id, weight, "session flagged for review");
+        }
+        SessionEvent::ExtraTimeGranted { seconds, by, .. } => {
+            tracing::info!(session_id, seconds, by, "extra time granted");
+        }
+        SessionEvent::Finished { reason, .. } => {
+            SESSIONS_FINISHED
+                .with_label_values(&[finish_label(*reason)])
+                .inc();
+            tracing::info!(session_id, ?reason, "session finished");
+        }
+    }
+}
+
+fn finish_label(reason: FinishReason) -> &'static str {
+    match reason {
+        FinishReason::Submitted => "submitted",
+        FinishReason::Expired => "expired",
+        FinishReason::Terminated => "terminated",
+    }
+}
+
+fn violation_label(kind: ViolationKind) -> &'static str {
+    match kind {
+        ViolationKind::FocusLost => "focus_lost",
+        ViolationKind::FullscreenExited => "fullscreen_exited",
+        ViolationKind::CameraStopped => "camera_stopped",
+        ViolationKind::ScreenShareStopped => "screen_share_stopped",
+        ViolationKind::CopyPaste => "copy_paste",
+        ViolationKind::SecondConnection => "second_connection",
+        ViolationKind::AddressChanged => "address_changed",
+        ViolationKind::ImplausiblyFast => "implausibly_fast",
+    }
+}

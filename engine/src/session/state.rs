@@ -1,0 +1,424 @@
+//! A session's state as a pure state machine: `apply` folds stored events into it, and the
+//! `decide_*` methods turn a command into the events to store, or a named refusal.
+//!
+//! Lifecycle: `NotStarted → InProgress → {Submitted | Expired | Terminated}`. The only way
+//! out of `InProgress` is a `Finished` event, and nothing is accepted after it.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use super::events::{FinishReason, SessionEvent};
+use crate::clock::deadline_ms;
+use crate::domain::answer::{AnswerValue, InvalidAnswer};
+use crate::domain::paper::Paper;
+use crate::proctoring::{FAST_ANSWER_RUN, PolicyDecision, ProctoringPolicy, ViolationKind};
+
+/// Where a session is in its lifecycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    NotStarted,
+    InProgress,
+    Submitted,
+    Expired,
+    Terminated,
+}
+
+impl Status {
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Submitted | Self::Expired | Self::Terminated)
+    }
+
+    fn finished_by(reason: FinishReason) -> Self {
+        match reason {
+            FinishReason::Submitted => Self::Submitted,
+            FinishReason::Expired => Self::Expired,
+            FinishReason::Terminated => Self::Terminated,
+        }
+    }
+}
+
+/// Why a command was refused. Each has a stable wire code in the gateway.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SessionError {
+    #[error("session has not started")]
+    NotStarted,
+    #[error("session is {0:?} and accepts no more changes")]
+    Closed(Status),
+    #[error("the deadline has passed")]
+    DeadlinePassed,
+    #[error("the olympiad's window is not open")]
+    WindowNotOpen,
+    #[error("the olympiad's window has closed")]
+    WindowClosed,
+    #[error("no question {0:?} in this paper")]
+    UnknownQuestion(String),
+    #[error(transparent)]
+    InvalidAnswer(#[from] InvalidAnswer),
+    #[error("{0:?} is observed by the server and cannot be reported by a client")]
+    ServerOnlyViolation(ViolationKind),
+    #[error("storage is unavailable; nothing was saved")]
+    StorageUnavailable,
+    #[error("the session is busy; retry")]
+    Busy,
+    #[error("no such session")]
+    UnknownSession,
+}
+
+/// A saved answer with the client sequence that saved it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedAnswer {
+    pub value: AnswerValue,
+    pub client_seq: u64,
+    pub at_ms: u64,
+}
+
+/// What a session has finished with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub status: Status,
+    pub finished_at_ms: u64,
+    pub answered: usize,
+    pub questions: usize,
+}
+
+/// The outcome of deciding a command that carries a client sequence.
+#[derive(Debug, PartialEq)]
+pub enum Decision {
+    /// Already applied under this or a later sequence: acknowledge again, store nothing.
+    Duplicate,
+    /// Store these events, then acknowledge.
+    Append(Vec<SessionEvent>),
+}
+
+/// Everything the actor knows about its session, rebuilt from events.
+#[derive(Clone, Debug, Default)]
+pub struct SessionState {
+    pub status: StatusCell,
+    /// Start time, duration and window close, from `Started`.
+    pub started_at_ms: Option<u64>,
+    duration_s: u64,
+    closes_at_ms: u64,
+    extra_s: u64,
+    /// Current answer per question id.
+    pub answers: BTreeMap<String, SavedAnswer>,
+    /// Highest client sequence applied; anything at or below it is a duplicate.
+    pub last_client_seq: u64,
+    /// Sequence of the last stored event; the next event gets this plus one.
+    pub last_event_seq: u64,
+    pub finished_at_ms: Option<u64>,
+    /// Violation count per kind and their summed weight.
+    pub violations: BTreeMap<ViolationKind, u32>,
+    pub violation_weight: u32,
+    pub flagged: bool,
+    /// Arrival times of the latest answers, for the fast-answer check (bounded).
+    recent_answers_ms: VecDeque<u64>,
+}
+
+/// The status with a default, so that `SessionState` can derive `Default`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusCell(pub Status);
+
+impl Default for StatusCell {
+    fn default() -> Self {
+        Self(Status::NotStarted)
+    }
+}
+
+impl SessionState {
+    pub fn status(&self) -> Status {
+        self.status.0
+    }
+
+    /// The deadline, once started: never later than the window's close.
+    pub fn deadline_ms(&self) -> Option<u64> {
+        let started = self.started_at_ms?;
+        Some(deadline_ms(
+            started,
+            self.duration_s,
+            self.extra_s,
+            self.closes_at_ms,
+        ))
+    }
+
+    /// Rebuilds state from a stream, in order.
+    pub fn replay<'a>(events: impl IntoIterator<Item = (u64, &'a SessionEvent)>) -> Self {
+        let mut state = Self::default();
+        for (seq, event) in events {
+            state.apply(seq, event);
+        }
+        state
+    }
+
+    /// Folds one stored event into the state. The only place state changes.
+    pub fn apply(&mut self, seq: u64, event: &SessionEvent) {
+        self.last_event_seq = self.last_event_seq.max(seq);
+        match event {
+            SessionEvent::Started {
+                started_at_ms,
+                duration_s,
+                closes_at_ms,
+            } => {
+                self.status.0 = Status::InProgress;
+                self.started_at_ms = Some(*started_at_ms);
+                self.duration_s = *duration_s;
+                self.closes_at_ms = *closes_at_ms;
+            }
+            SessionEvent::AnswerSaved {
+                client_seq,
+                question_id,
+                value,
+                at_ms,
+            } => {
+                self.last_client_seq = self.last_client_seq.max(*client_seq);
+                let saved = SavedAnswer {
+                    value: value.clone(),
+                    client_seq: *client_seq,
+                    at_ms: *at_ms,
+                };
+                self.answers.insert(question_id.clone(), saved);
+                self.note_answer_time(*at_ms);
+            }
+            SessionEvent::ViolationRecorded {
+                client_seq, kind, ..
+            } => {
+                if let Some(seq) = client_seq {
+                    self.last_client_seq = self.last_client_seq.max(*seq);
+                }
+                *self.violations.entry(*kind).or_default() += 1;
+                self.violation_weight += kind.severity().weight();
+                if *kind == ViolationKind::ImplausiblyFast {
+                    self.recent_answers_ms.clear();
+                }
+            }
+            SessionEvent::FlaggedForReview { .. } => self.flagged = true,
+            SessionEvent::ExtraTimeGranted { seconds, .. } => self.extra_s += seconds,
+            SessionEvent::Finished { at_ms, reason } => {
+                self.status.0 = Status::finished_by(*reason);
+                self.finished_at_ms = Some(*at_ms);
+            }
+        }
+    }
+
+    fn note_answer_time(&mut self, at_ms: u64) {
+        if self.recent_answers_ms.len() == FAST_ANSWER_RUN {
+            self.recent_answers_ms.pop_front();
+        }
+        self.recent_answers_ms.push_back(at_ms);
+    }
+
+    pub fn summary(&self, questions: usize) -> Option<Summary> {
+        Some(Summary {
+            status: self.status(),
+            finished_at_ms: self.finished_at_ms?,
+            answered: self.answers.len(),
+            questions,
+        })
+    }
+
+    /// Refuses anything but an in-progress session before its deadline.
+    fn require_open(&self, now_ms: u64) -> Result<(), SessionError> {
+        match self.status() {
+            Status::NotStarted => Err(SessionError::NotStarted),
+            Status::InProgress if self.deadline_ms().is_some_and(|d| now_ms >= d) => {
+                Err(SessionError::DeadlinePassed)
+            }
+            Status::InProgress => Ok(()),
+            finished => Err(SessionError::Closed(finished)),
+        }
+    }
+
+    /// Start: only from `NotStarted`, only inside the window.
+    pub fn decide_start(
+        &self,
+        now_ms: u64,
+        window: (u64, u64),
+        duration_s: u64,
+    ) -> Result<Option<SessionEvent>, SessionError> {
+        if self.status() != Status::NotStarted {
+            return Ok(None);
+        }
+        let (opens_at_ms, closes_at_ms) = window;
+        if now_ms < opens_at_ms {
+            return Err(SessionError::WindowNotOpen);
+        }
+        if now_ms >= closes_at_ms {
+            return Err(SessionError::WindowClosed);
+        }
+        Ok(Some(SessionEvent::Started {
+            started_at_ms: now_ms,
+            duration_s,
+            closes_at_ms,
+        }))
+    }
+
+    /// Save an answer. A sequence at or below the last applied one is a duplicate, even
+    /// after the session closed, so that a retry of an acknowledged answer is acknowledged.
+    pub fn decide_answer(
+        &self,
+        now_ms: u64,
+        client_seq: u64,
+        question_id: &str,
+        value: &AnswerValue,
+        paper: &Paper,
+        policy: &ProctoringPolicy,
+    ) -> Result<Decision, SessionError> {
+        if client_seq <= self.last_client_seq {
+            return Ok(Decision::Duplicate);
+        }
+        self.require_open(now_ms)?;
+        let question = paper
+            .question(question_id)
+            .ok_or_else(|| SessionError::UnknownQuestion(question_id.to_owned()))?;
+        value.check_fits(&question.kind)?;
+        let saved = SessionEvent::AnswerSaved {
+            client_seq,
+            question_id: question_id.to_owned(),
+            value: value.clone(),
+            at_ms: now_ms,
+        };
+        let mut events = vec![saved];
+        if self.answers_too_fast(now_ms, policy) {
+            let detail = format!("{FAST_ANSWER_RUN} answers in a row under the policy's pace");
+            events.push(server_violation(
+                ViolationKind::ImplausiblyFast,
+                now_ms,
+                detail,
+            ));
+            events.extend(self.policy_events(ViolationKind::ImplausiblyFast, now_ms, policy));
+        }
+        Ok(Decision::Append(events))
+    }
+
+    fn answers_too_fast(&self, now_ms: u64, policy: &ProctoringPolicy) -> bool {
+        if policy.fast_answer_ms == 0 || self.recent_answers_ms.len() + 1 < FAST_ANSWER_RUN {
+            return false;
+        }
+        let skip = self.recent_answers_ms.len() + 1 - FAST_ANSWER_RUN;
+        let Some(&first) = self.recent_answers_ms.get(skip) else {
+            return false;
+        };
+        let gaps = (FAST_ANSWER_RUN - 1) as u64;
+        now_ms.saturating_sub(first) < gaps * u64::from(policy.fast_answer_ms)
+    }
+
+    /// Record a client-reported violation and apply the policy.
+    pub fn decide_client_violation(
+        &self,
+        now_ms: u64,
+        client_seq: u64,
+        kind: ViolationKind,
+        detail: String,
+        policy: &ProctoringPolicy,
+    ) -> Result<Decision, SessionError> {
+        if client_seq <= self.last_client_seq {
+            return Ok(Decision::Duplicate);
+        }
+        if kind.is_server_observed() {
+            return Err(SessionError::ServerOnlyViolation(kind));
+        }
+        self.require_open(now_ms)?;
+        let recorded = SessionEvent::ViolationRecorded {
+            client_seq: Some(client_seq),
+            kind,
+            at_ms: now_ms,
+            detail,
+            evidence_id: None,
+        };
+        let mut events = vec![recorded];
+        events.extend(self.policy_events(kind, now_ms, policy));
+        Ok(Decision::Append(events))
+    }
+
+    /// Record a violation the server observed; nothing if the session is not open.
+    pub fn decide_server_violation(
+        &self,
+        now_ms: u64,
+        kind: ViolationKind,
+        detail: String,
+        policy: &ProctoringPolicy,
+    ) -> Vec<SessionEvent> {
+        if self.require_open(now_ms).is_err() {
+            return Vec::new();
+        }
+        let mut events = vec![server_violation(kind, now_ms, detail)];
+        events.extend(self.policy_events(kind, now_ms, policy));
+        events
+    }
+
+    /// The policy's consequence of one more violation of `kind`.
+    fn policy_events(
+        &self,
+        kind: ViolationKind,
+        now_ms: u64,
+        policy: &ProctoringPolicy,
+    ) -> Vec<SessionEvent> {
+        let weight = self.violation_weight + kind.severity().weight();
+        match policy.decide(weight, self.flagged) {
+            PolicyDecision::Terminate => vec![SessionEvent::Finished {
+                at_ms: now_ms,
+                reason: FinishReason::Terminated,
+            }],
+            PolicyDecision::FlagAndWarn => {
+                vec![SessionEvent::FlaggedForReview {
+                    at_ms: now_ms,
+                    weight,
+                }]
+            }
+            PolicyDecision::Warn | PolicyDecision::Record => Vec::new(),
+        }
+    }
+
+    /// Submit: finishes an open session; a finished one answers with its summary again.
+    pub fn decide_submit(&self, now_ms: u64) -> Result<Option<SessionEvent>, SessionError> {
+        match self.require_open(now_ms) {
+            Ok(()) => Ok(Some(SessionEvent::Finished {
+                at_ms: now_ms,
+                reason: FinishReason::Submitted,
+            })),
+            Err(SessionError::Closed(_)) => Ok(None),
+            Err(SessionError::DeadlinePassed) => Ok(self.decide_expiry(now_ms)),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Expiry: once the deadline has passed, an in-progress session finishes at the
+    /// deadline itself, however late this runs.
+    pub fn decide_expiry(&self, now_ms: u64) -> Option<SessionEvent> {
+        let deadline = self.deadline_ms()?;
+        let due = self.status() == Status::InProgress && now_ms >= deadline;
+        due.then_some(SessionEvent::Finished {
+            at_ms: deadline,
+            reason: FinishReason::Expired,
+        })
+    }
+
+    /// Extra time: only while in progress and before the deadline.
+    pub fn decide_extra_time(
+        &self,
+        now_ms: u64,
+        seconds: u64,
+        by: &str,
+    ) -> Result<SessionEvent, SessionError> {
+        self.require_open(now_ms)?;
+        Ok(SessionEvent::ExtraTimeGranted {
+            seconds,
+            by: by.to_owned(),
+            at_ms: now_ms,
+        })
+    }
+}
+
+fn server_violation(kind: ViolationKind, at_ms: u64, detail: String) -> SessionEvent {
+    SessionEvent::ViolationRecorded {
+        client_seq: None,
+        kind,
+        at_ms,
+        detail,
+        evidence_id: None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

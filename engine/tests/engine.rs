@@ -1,0 +1,5 @@
+//! Engine integration tests: one binary, a module per concept.
+
+mod support;
+
+mod lifecycle;
