@@ -1,0 +1,189 @@
+//! Starts and stops a whole Olymp node: the embedded store, the engine, the WebSocket
+//! listener (on the engine's runtime) and the HTTP server (on actix's own thread).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use engine::Engine;
+use engine::session::context::SessionConfig;
+use storage::{EmbeddedConfig, EmbeddedStore};
+
+use crate::auth::Signer;
+use crate::state::Gateway;
+use crate::ws::{self, WsLimits};
+
+/// Everything `serve` needs.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    pub data_dir: PathBuf,
+    pub http_addr: SocketAddr,
+    pub ws_addr: SocketAddr,
+    /// Extra browser origins allowed on the WebSocket, besides the HTTP server's own.
+    pub allowed_origins: Vec<String>,
+    pub http_workers: usize,
+    pub session: SessionConfig,
+    pub ws_limits: WsLimits,
+    pub store: EmbeddedConfig,
+}
+
+impl ServeConfig {
+    pub fn new(data_dir: impl Into<PathBuf>, http_addr: SocketAddr, ws_addr: SocketAddr) -> Self {
+        let data_dir = data_dir.into();
+        Self {
+            store: EmbeddedConfig::new(data_dir.join("store")),
+            data_dir,
+            http_addr,
+            ws_addr,
+            allowed_origins: Vec::new(),
+            http_workers: 2,
+            session: SessionConfig::default(),
+            ws_limits: WsLimits::default(),
+        }
+    }
+}
+
+/// A running node. Dropping it without `stop` leaves its threads running.
+pub struct RunningServer {
+    pub http_addr: SocketAddr,
+    pub ws_addr: SocketAddr,
+    pub engine: Engine,
+    pub signer: Signer,
+    http: actix_web::dev::ServerHandle,
+    http_thread: std::thread::JoinHandle<()>,
+    ws_task: tokio::task::JoinHandle<()>,
+}
+
+/// Reads the token secret from the data directory, creating it on first start so that
+/// tickets stay valid across restarts.
+pub fn load_or_create_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let path = data_dir.join("secret.key");
+    if let Ok(secret) = std::fs::read(&path) {
+        anyhow::ensure!(
+            secret.len() >= 32,
+            "{} is shorter than 32 bytes",
+            path.display()
+        );
+        return Ok(secret);
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let secret: [u8; 32] = rand::random();
+    write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    Ok(secret.to_vec())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Opens the store and the engine, as `serve` and the offline commands do.
+pub async fn open_engine(config: &ServeConfig) -> anyhow::Result<Engine> {
+    let store = EmbeddedStore::open(config.store.clone()).context("opening the embedded store")?;
+    let engine = Engine::start(
+        Arc::new(store.clone()),
+        Arc::new(store),
+        config.session.clone(),
+    )
+    .await
+    .context("starting the engine")?;
+    Ok(engine)
+}
+
+/// Starts a node on the current tokio runtime, which session actors and WebSocket
+/// connections will use. Ports of 0 pick free ones; the bound addresses are returned.
+pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
+    let secret = load_or_create_secret(&config.data_dir)?;
+    let engine = open_engine(&config).await?;
+    let signer = Signer::new(secret);
+    let ws_listener = tokio::net::TcpListener::bind(config.ws_addr)
+        .await
+        .with_context(|| format!("binding the WebSocket listener to {}", config.ws_addr))?;
+    let ws_addr = ws_listener.local_addr()?;
+    let http_listener = std::net::TcpListener::bind(config.http_addr)
+        .with_context(|| format!("binding the HTTP listener to {}", config.http_addr))?;
+    let http_addr = http_listener.local_addr()?;
+    let mut origins = vec![format!("http://{http_addr}")];
+    if http_addr.ip().is_loopback() {
+        origins.push(format!("http://localhost:{}", http_addr.port()));
+    }
+    origins.extend(config.allowed_origins.iter().cloned());
+    let ws_url = format!("ws://{ws_addr}/ws");
+    let gateway = Arc::new(Gateway::new(
+        engine.clone(),
+        signer.clone(),
+        config.ws_limits.clone(),
+        origins,
+        ws_url,
+    ));
+    let ws_task = tokio::spawn(ws::serve(ws_listener, Arc::clone(&gateway)));
+    let (http, http_thread) = start_http(http_listener, gateway, config.http_workers)?;
+    tracing::info!(%http_addr, %ws_addr, data_dir = %config.data_dir.display(), "olymp node started");
+    Ok(RunningServer {
+        http_addr,
+        ws_addr,
+        engine,
+        signer,
+        http,
+        http_thread,
+        ws_task,
+    })
+}
+
+fn start_http(
+    listener: std::net::TcpListener,
+    gateway: Arc<Gateway>,
+    workers: usize,
+) -> anyhow::Result<(actix_web::dev::ServerHandle, std::thread::JoinHandle<()>)> {
+    let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("olymp-http".into())
+        .spawn(move || {
+            let system = actix_rt::System::new();
+            system.block_on(async move {
+                let server = actix_web::HttpServer::new(move || {
+                    actix_web::App::new().configure(crate::http::configure(Arc::clone(&gateway)))
+                })
+                .workers(workers.max(1))
+                .max_connection_rate(256)
+                .client_request_timeout(std::time::Duration::from_secs(10))
+                .disable_signals()
+                .listen(listener);
+                match server {
+                    Ok(server) => {
+                        let server = server.run();
+                        let _ = handle_tx.send(Ok(server.handle()));
+                        if let Err(error) = server.await {
+                            tracing::error!(%error, "HTTP server stopped with an error");
+                        }
+                    }
+                    Err(error) => {
+                        let _ = handle_tx.send(Err(error));
+                    }
+                }
+            });
+        })?;
+    let handle = handle_rx
+        .recv()
+        .context("HTTP thread ended before starting")??;
+    Ok((handle, thread))
+}
+
+impl RunningServer {
+    /// Stops accepting, stops HTTP, stops every session actor; state stays on disk.
+    pub async fn stop(self) {
+        self.ws_task.abort();
+        self.http.stop(true).await;
+        let _ = tokio::task::spawn_blocking(move || self.http_thread.join()).await;
+        self.engine.shutdown().await;
+    }
+}

@@ -1,0 +1,8 @@
+//! The participants' WebSocket endpoint: the listener with its upgrade checks, and one
+//! task per connection.
+
+mod connection;
+mod listener;
+mod metrics;
+
+pub use listener::{WsLimits, serve};
