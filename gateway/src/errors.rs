@@ -82,6 +82,8 @@ pub enum ApiError {
     Session(#[from] SessionError),
     #[error("{0}")]
     BadRequest(String),
+    #[error("request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
     #[error("not found")]
     NotFound,
 }
@@ -99,6 +101,7 @@ impl ApiError {
             Self::Session(error) => session_error_code(error),
             Self::Engine(error) => engine_error_code(error),
             Self::BadRequest(_) => "bad_request",
+            Self::PayloadTooLarge(_) => "payload_too_large",
             Self::NotFound => "not_found",
         }
     }
@@ -154,6 +157,7 @@ impl ResponseError for ApiError {
             }
             Self::Engine(_) | Self::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
 

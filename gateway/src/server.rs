@@ -105,11 +105,11 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
     let secret = load_or_create_secret(&config.data_dir)?;
     let engine = open_engine(&config).await?;
     let signer = Signer::new(secret);
-    let ws_listener = tokio::net::TcpListener::bind(config.ws_addr)
-        .await
+    let ws_listener = bind_reusable(config.ws_addr)
+        .and_then(tokio::net::TcpListener::from_std)
         .with_context(|| format!("binding the WebSocket listener to {}", config.ws_addr))?;
     let ws_addr = ws_listener.local_addr()?;
-    let http_listener = std::net::TcpListener::bind(config.http_addr)
+    let http_listener = bind_reusable(config.http_addr)
         .with_context(|| format!("binding the HTTP listener to {}", config.http_addr))?;
     let http_addr = http_listener.local_addr()?;
     let mut origins = vec![format!("http://{http_addr}")];
@@ -137,6 +137,22 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
         http_thread,
         ws_task,
     })
+}
+
+/// Pending connections the kernel may queue per listener (it caps this at somaxconn).
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds with `SO_REUSEADDR`, so that a node restarted after a crash gets its ports back
+/// while the dead process's connections linger in TIME_WAIT.
+fn bind_reusable(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)?.into_std()
 }
 
 fn start_http(

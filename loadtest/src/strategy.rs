@@ -14,6 +14,13 @@ pub trait AnswerStrategy: Send + Sync + 'static {
 /// Answers every question with a random well-formed value.
 pub struct RandomAnswers;
 
+impl RandomAnswers {
+    /// A random well-formed answer to `question`.
+    pub fn answer_value(&self, question: &Value) -> Option<Value> {
+        self.answer(0, question)
+    }
+}
+
 pub fn labels(question: &Value, field: &str) -> Vec<String> {
     question[field]
         .as_array()

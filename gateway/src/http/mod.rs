@@ -17,12 +17,22 @@ use crate::state::Gateway;
 /// Largest JSON body accepted, in bytes.
 pub const JSON_BODY_MAX_BYTES: usize = 16 * 1024;
 
+fn json_error(error: actix_web::error::JsonPayloadError) -> ApiError {
+    use actix_web::error::JsonPayloadError;
+    match error {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::PayloadTooLarge(JSON_BODY_MAX_BYTES)
+        }
+        other => ApiError::BadRequest(other.to_string()),
+    }
+}
+
 /// Registers every route on an actix app.
 pub fn configure(gateway: Arc<Gateway>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config| {
         let json = web::JsonConfig::default()
             .limit(JSON_BODY_MAX_BYTES)
-            .error_handler(|error, _| ApiError::BadRequest(error.to_string()).into());
+            .error_handler(|error, _| json_error(error).into());
         let path = web::PathConfig::default()
             .error_handler(|error, _| ApiError::BadRequest(error.to_string()).into());
         config

@@ -1,0 +1,10 @@
+//! Gateway integration tests: one binary, a module per concept. Nodes run in-process on
+//! loopback with fresh data directories; the crash tests run the real `olymp` binary.
+
+mod support;
+
+mod crash;
+mod http_api;
+mod protocol_errors;
+mod rehearsal;
+mod sessions;
