@@ -127,7 +127,8 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
     ));
     let ws_task = tokio::spawn(ws::serve(ws_listener, Arc::clone(&gateway)));
     let (http, http_thread) = start_http(http_listener, gateway, config.http_workers)?;
-    tracing::info!(%http_addr, %ws_addr, data_dir = %config.data_dir.display(), "olymp node started");
+    let data_dir = config.data_dir.display();
+    tracing::info!(%http_addr, %ws_addr, %data_dir, "olymp node started");
     Ok(RunningServer {
         http_addr,
         ws_addr,

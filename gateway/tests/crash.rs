@@ -183,7 +183,9 @@ async fn kill_9_mid_exam_loses_no_acknowledged_answer_and_keeps_deadlines() {
         let value = loadtest::RandomAnswers
             .answer_value(&state["questions"][0])
             .unwrap();
-        client.send(json!({"v": 1, "type": "answer", "seq": next_seq, "question": question, "value": value})).await;
+        let answer = json!({"v": 1, "type": "answer", "seq": next_seq,
+            "question": question, "value": value});
+        client.send(answer).await;
         client.send(json!({"v": 1, "type": "submit"})).await;
         let mut replies = Vec::new();
         while replies

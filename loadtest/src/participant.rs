@@ -88,7 +88,8 @@ async fn sit_exam(
         }
         if config.proctor_every > 0 && (number + 1) % config.proctor_every == 0 {
             seq += 1;
-            let frame = json!({"v": 1, "type": "proctor", "seq": seq, "kind": "focus_lost", "detail": "load test"});
+            let frame = json!({"v": 1, "type": "proctor", "seq": seq, "kind": "focus_lost",
+                "detail": "load test"});
             tally.proctor_sent.fetch_add(1, Ordering::Relaxed);
             if let Reply::Refused(code) = command(&mut socket, frame, seq, config, tally).await? {
                 tally.error(code);

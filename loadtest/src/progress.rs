@@ -34,13 +34,10 @@ pub fn spawn(tally: Arc<Tally>, participants: usize) -> tokio::task::JoinHandle<
 fn line(tally: &Tally, participants: usize, elapsed: Duration) -> String {
     let done = Tally::get(&tally.finished) as usize;
     let width = 24;
-    let filled = if participants == 0 {
-        width
-    } else {
-        done * width / participants
-    };
+    let filled = (done * width).checked_div(participants).unwrap_or(width);
     format!(
-        "[{:>5.1}s] [{}{}] {done}/{participants} done  connected {}  answers {}/{} acked  errors {}",
+        "[{:>5.1}s] [{}{}] {done}/{participants} done  connected {}  \
+         answers {}/{} acked  errors {}",
         elapsed.as_secs_f64(),
         "#".repeat(filled),
         ".".repeat(width - filled),

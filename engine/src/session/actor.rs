@@ -256,7 +256,8 @@ impl SessionActorState {
         let unmark = vec![storage::DocumentWrite::Delete { key }];
         if let Err(error) = self.context.catalog.write(unmark).await {
             // Harmless: recovery finds the session finished and unmarks it then.
-            tracing::warn!(session_id = %self.session_id, %error, "could not unmark finished session");
+            let session_id = &self.session_id;
+            tracing::warn!(%session_id, %error, "could not unmark finished session");
         }
         if let (Some(attached), Some(summary)) = (&self.attached, self.summary()) {
             push(&attached.connection.outbound, Push::Finished(summary));
@@ -278,10 +279,11 @@ impl SessionActorState {
     }
 
     async fn expire_if_due(&mut self) {
-        if let Some(expiry) = self.session.decide_expiry(now_ms()) {
-            if self.persist(vec![expiry]).await.is_err() {
-                tracing::warn!(session_id = %self.session_id, "expiry not stored; retried by the next timer");
-            }
+        if let Some(expiry) = self.session.decide_expiry(now_ms())
+            && self.persist(vec![expiry]).await.is_err()
+        {
+            let session_id = &self.session_id;
+            tracing::warn!(%session_id, "expiry not stored; retried by the next timer");
         }
     }
 
@@ -365,13 +367,13 @@ impl SessionActorState {
                 ));
             }
         }
-        if let Some(address) = &self.last_address {
-            if *address != connection.address {
-                seen.push((
-                    ViolationKind::AddressChanged,
-                    format!("{address} -> {}", connection.address),
-                ));
-            }
+        if let Some(address) = &self.last_address
+            && *address != connection.address
+        {
+            seen.push((
+                ViolationKind::AddressChanged,
+                format!("{address} -> {}", connection.address),
+            ));
         }
         seen
     }

@@ -57,7 +57,10 @@ impl ExamKey {
     /// Reads the key of the test whose `test_id` is `test_id`.
     pub fn read(raw: &Value, test_id: &str) -> Option<Self> {
         let test = raw.as_array()?.iter().find(|t| {
-            t["test_id"].as_str() == Some(test_id) || t["test_id"].to_string() == test_id
+            t["test_id"].as_str() == Some(test_id)
+                || t["test_id"]
+                    .as_u64()
+                    .is_some_and(|n| n.to_string() == test_id)
         })?;
         let mut keys = BTreeMap::new();
         for task in test["tasks"].as_array()? {
@@ -147,7 +150,8 @@ impl ExamKey {
         match key {
             Key::Choice { correct, options } => {
                 let wrong: Vec<_> = options.iter().filter(|o| *o != correct).collect();
-                json!({ "choice": wrong.get(rng.random_range(0..wrong.len().max(1))).map_or(correct, |w| *w) })
+                let pick = wrong.get(rng.random_range(0..wrong.len().max(1)));
+                json!({ "choice": pick.map_or(correct, |w| *w) })
             }
             Key::Pairs { left, right, .. } => {
                 let pairs: serde_json::Map<_, _> = left

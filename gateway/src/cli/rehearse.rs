@@ -249,7 +249,13 @@ fn judge(
         checked += 1;
         if scores.get(session) != Some(&u64::from(expected)) {
             mismatched += 1;
-            tracing::warn!(session, expected, found = ?scores.get(session), "score differs from the recomputation");
+            let found = scores.get(session);
+            tracing::warn!(
+                session,
+                expected,
+                ?found,
+                "score differs from the recomputation"
+            );
         }
     }
     let ok = load.answers_lost == 0

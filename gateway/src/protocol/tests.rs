@@ -102,6 +102,9 @@ fn server_frames_have_a_fixed_shape() {
     };
     assert_eq!(
         encode(&ServerFrame::Submitted { summary }),
-        r#"{"summary":{"answered":2,"finished_at_ms":5,"questions":3,"status":"expired"},"type":"submitted","v":1}"#
+        concat!(
+            r#"{"summary":{"answered":2,"finished_at_ms":5,"questions":3,"status":"expired"},"#,
+            r#""type":"submitted","v":1}"#
+        )
     );
 }

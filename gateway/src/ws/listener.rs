@@ -84,6 +84,10 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) {
 
 async fn upgrade(stream: tokio::net::TcpStream, peer: SocketAddr, gateway: Arc<Gateway>) {
     let limits = gateway.ws_limits.clone();
+    #[allow(
+        clippy::result_large_err,
+        reason = "tungstenite's handshake callback fixes this type"
+    )]
     let check = |request: &Request, response: Response| check_upgrade(&gateway, request, response);
     let handshake = tokio_tungstenite::accept_hdr_async_with_config(
         stream,
@@ -99,6 +103,10 @@ async fn upgrade(stream: tokio::net::TcpStream, peer: SocketAddr, gateway: Arc<G
 
 /// The upgrade's checks: path `/ws`, and a browser's `Origin` (if sent) must be allowed.
 /// Non-browser clients send no `Origin` and are judged by their ticket alone.
+#[allow(
+    clippy::result_large_err,
+    reason = "tungstenite's handshake callback fixes this type"
+)]
 fn check_upgrade(
     gateway: &Gateway,
     request: &Request,
