@@ -47,6 +47,10 @@ pub enum StoreError {
     /// after a failed fsync the file's state is unknown.
     #[error("store failed: {0}")]
     Failed(String),
+    /// The append's fencing epoch is below the stream's fence: a newer owner holds the
+    /// stream's lease. Nothing was applied.
+    #[error("fenced: epoch {epoch} is below the stream's fence {fence}")]
+    Fenced { epoch: u64, fence: u64 },
     /// A document the group meant to create already exists; nothing was applied.
     #[error("document {0:?} already exists")]
     Conflict(String),
@@ -63,6 +67,16 @@ pub trait EventStore: Send + Sync + 'static {
     async fn append(
         &self,
         stream: &str,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, StoreError>;
+
+    /// Like `append`, but refused with `Fenced` if `epoch` is below the stream's fence
+    /// (raised by every lease claim on the stream). Nodes that own sessions by lease
+    /// append only this way.
+    async fn append_fenced(
+        &self,
+        stream: &str,
+        epoch: u64,
         events: Vec<NewEvent>,
     ) -> Result<AppendOutcome, StoreError>;
 

@@ -2,12 +2,16 @@
 //! the embedded backend (fjall with group commit), and the one codec for data at rest.
 
 pub mod codec;
+#[cfg(any(test, feature = "contract"))]
+pub mod contract;
 pub mod document_store;
 pub mod embedded;
 pub mod event_store;
+pub mod lease;
 mod metrics;
 
 pub use codec::{CodecError, decode, encode};
 pub use document_store::{DocumentStore, DocumentWrite};
 pub use embedded::{EmbeddedConfig, EmbeddedStore, OpenError};
 pub use event_store::{AppendOutcome, EventStore, NewEvent, RecordedEvent, StoreError};
+pub use lease::{Lease, LeaseError, LeaseStore};

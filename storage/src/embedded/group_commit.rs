@@ -2,7 +2,7 @@
 //! request into one fjall batch, commits it, fsyncs the journal once, and only then
 //! answers each request. An acknowledged write has therefore reached the disk.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use fjall::{Database, Keyspace, OwnedWriteBatch as WriteBatch, PersistMode};
@@ -26,7 +26,21 @@ pub(super) enum WriteOp {
 /// A group of changes that succeed or fail together, with the reply to send once durable.
 pub(super) struct WriteRequest {
     pub ops: Vec<WriteOp>,
+    /// Refuse the whole group if this fence document holds an epoch above this one.
+    pub fence: Option<(String, u64)>,
     pub reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
+}
+
+/// Documents under this prefix hold a stream's fencing epoch (u64, big endian).
+pub(super) const FENCE_PREFIX: &str = "fence/";
+
+/// What one flush has staged but not yet committed, so that later requests in the same
+/// flush see it.
+#[derive(Default)]
+struct Staged {
+    events: HashSet<Vec<u8>>,
+    documents: HashSet<String>,
+    fences: HashMap<String, u64>,
 }
 
 struct Writer {
@@ -127,18 +141,42 @@ impl Writer {
         batch: &mut WriteBatch,
         pending: &mut [WriteRequest],
     ) -> Vec<Result<AppendOutcome, StoreError>> {
-        let mut staged_events: HashSet<Vec<u8>> = HashSet::new();
-        let mut staged_documents: HashSet<String> = HashSet::new();
+        let mut staged = Staged::default();
         pending
             .iter_mut()
             .map(|request| {
-                if let Some(key) = self.conflict(&request.ops, &staged_documents) {
+                if let Some((key, epoch)) = &request.fence {
+                    let fence = self.fence(key, &staged);
+                    if *epoch < fence {
+                        return Err(StoreError::Fenced {
+                            epoch: *epoch,
+                            fence,
+                        });
+                    }
+                }
+                if let Some(key) = self.conflict(&request.ops, &staged.documents) {
                     return Err(StoreError::Conflict(key));
                 }
                 let ops = std::mem::take(&mut request.ops);
-                Ok(self.stage_one(batch, ops, &mut staged_events, &mut staged_documents))
+                Ok(self.stage_one(batch, ops, &mut staged))
             })
             .collect()
+    }
+
+    /// The fence of a stream: staged in this flush, else stored, else zero.
+    fn fence(&self, key: &str, staged: &Staged) -> u64 {
+        if let Some(epoch) = staged.fences.get(key) {
+            return *epoch;
+        }
+        match self.documents.get(key) {
+            Ok(Some(bytes)) => bytes
+                .as_ref()
+                .try_into()
+                .map_or(u64::MAX, u64::from_be_bytes),
+            Ok(None) => 0,
+            // Unreadable: refuse rather than risk a stale owner's write.
+            Err(_) => u64::MAX,
+        }
     }
 
     fn conflict(&self, ops: &[WriteOp], staged: &HashSet<String>) -> Option<String> {
@@ -156,30 +194,34 @@ impl Writer {
         &self,
         batch: &mut WriteBatch,
         ops: Vec<WriteOp>,
-        staged_events: &mut HashSet<Vec<u8>>,
-        staged_documents: &mut HashSet<String>,
+        staged: &mut Staged,
     ) -> AppendOutcome {
         let mut outcome = AppendOutcome::default();
         for op in ops {
             match op {
                 WriteOp::Event { key, body } => {
-                    let known = staged_events.contains(&key)
+                    let known = staged.events.contains(&key)
                         || self.events.contains_key(&key).unwrap_or(false);
                     if known {
                         outcome.duplicates += 1;
                     } else {
-                        staged_events.insert(key.clone());
+                        staged.events.insert(key.clone());
                         batch.insert(&self.events, key, body);
                         outcome.stored += 1;
                     }
                 }
                 WriteOp::Document(DocumentWrite::Put { key, value })
                 | WriteOp::Document(DocumentWrite::Create { key, value }) => {
+                    if key.starts_with(FENCE_PREFIX)
+                        && let Ok(bytes) = value.as_slice().try_into()
+                    {
+                        staged.fences.insert(key.clone(), u64::from_be_bytes(bytes));
+                    }
                     batch.insert(&self.documents, key.as_str(), value);
-                    staged_documents.insert(key);
+                    staged.documents.insert(key);
                 }
                 WriteOp::Document(DocumentWrite::Delete { key }) => {
-                    staged_documents.remove(&key);
+                    staged.documents.remove(&key);
                     batch.remove(&self.documents, key.as_str());
                 }
             }

@@ -5,6 +5,8 @@
 //! `documents` holds document keys as UTF-8.
 
 mod group_commit;
+mod lease;
+mod recovery;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -70,6 +72,8 @@ struct Inner {
     documents: Keyspace,
     writes: mpsc::Sender<WriteRequest>,
     data_dir: PathBuf,
+    /// Serialises lease claims, renewals and releases (read, decide, write).
+    lease_lock: tokio::sync::Mutex<()>,
 }
 
 impl EmbeddedStore {
@@ -85,11 +89,13 @@ impl EmbeddedStore {
             path: path.clone(),
             source,
         };
+        let journals_before = recovery::journal_data_ends(&path);
         let db = Database::builder(&path)
             .cache_size(config.cache_bytes)
             .manual_journal_persist(true)
             .open()
             .map_err(database_error)?;
+        recovery::warn_if_tail_dropped(&journals_before);
         let events = db
             .keyspace("events", KeyspaceCreateOptions::default)
             .map_err(database_error)?;
@@ -102,6 +108,7 @@ impl EmbeddedStore {
             documents,
             writes,
             data_dir: path,
+            lease_lock: tokio::sync::Mutex::new(()),
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -112,9 +119,13 @@ impl EmbeddedStore {
         &self.inner.data_dir
     }
 
-    async fn submit(&self, ops: Vec<WriteOp>) -> Result<AppendOutcome, StoreError> {
+    async fn submit(
+        &self,
+        ops: Vec<WriteOp>,
+        fence: Option<(String, u64)>,
+    ) -> Result<AppendOutcome, StoreError> {
         let (reply, done) = oneshot::channel();
-        let request = WriteRequest { ops, reply };
+        let request = WriteRequest { ops, fence, reply };
         self.inner
             .writes
             .send(request)
@@ -132,6 +143,19 @@ pub(crate) fn event_key(stream: &str, seq: u64) -> Vec<u8> {
     key
 }
 
+fn event_ops(stream: &str, events: Vec<NewEvent>) -> Vec<WriteOp> {
+    let op = |event: NewEvent| WriteOp::Event {
+        key: event_key(stream, event.seq),
+        body: event.body,
+    };
+    events.into_iter().map(op).collect()
+}
+
+/// The document holding a stream's fencing epoch.
+pub(crate) fn fence_key(stream: &str) -> String {
+    format!("{}{stream}", group_commit::FENCE_PREFIX)
+}
+
 fn read_error(error: fjall::Error) -> StoreError {
     StoreError::Failed(format!("read: {error}"))
 }
@@ -147,14 +171,18 @@ impl EventStore for EmbeddedStore {
         if events.is_empty() {
             return Ok(AppendOutcome::default());
         }
-        let ops = events
-            .into_iter()
-            .map(|event| WriteOp::Event {
-                key: event_key(stream, event.seq),
-                body: event.body,
-            })
-            .collect();
-        self.submit(ops).await
+        self.submit(event_ops(stream, events), None).await
+    }
+
+    async fn append_fenced(
+        &self,
+        stream: &str,
+        epoch: u64,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        check_stream_name(stream)?;
+        let fence = Some((fence_key(stream), epoch));
+        self.submit(event_ops(stream, events), fence).await
     }
 
     async fn read(&self, stream: &str, from_seq: u64) -> Result<Vec<RecordedEvent>, StoreError> {
@@ -183,7 +211,7 @@ impl DocumentStore for EmbeddedStore {
             return Ok(());
         }
         let ops = writes.into_iter().map(WriteOp::Document).collect();
-        self.submit(ops).await.map(|_| ())
+        self.submit(ops, None).await.map(|_| ())
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {

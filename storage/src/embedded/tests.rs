@@ -1,142 +1,154 @@
-//! Tests of the embedded store against the storage contract's basic promises.
+//! The embedded store against the storage contract, plus what only it can show: recovery
+//! from a torn journal tail.
+
+use std::sync::Arc;
 
 use super::*;
+use crate::contract::{self, Backend};
 
 fn open(dir: &Path) -> EmbeddedStore {
     EmbeddedStore::open(EmbeddedConfig::new(dir)).unwrap()
 }
 
-fn event(seq: u64, body: &str) -> NewEvent {
-    NewEvent {
-        seq,
-        body: body.as_bytes().to_vec(),
+fn backend(store: EmbeddedStore) -> Backend {
+    Backend {
+        events: Arc::new(store.clone()),
+        documents: Arc::new(store.clone()),
+        leases: Arc::new(store),
     }
 }
 
-#[tokio::test]
-async fn events_read_back_in_sequence_order_after_reopen() {
+/// Runs one contract check on a fresh store.
+async fn check<F: AsyncFnOnce(&Backend)>(check: F) {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let store = open(dir.path());
-        store
-            .append("s-1", vec![event(2, "b"), event(1, "a")])
-            .await
-            .unwrap();
-        store.append("s-1", vec![event(3, "c")]).await.unwrap();
-        store.append("s-10", vec![event(1, "other")]).await.unwrap();
-    }
-    let store = open(dir.path());
-    let read = store.read("s-1", 1).await.unwrap();
-    let bodies: Vec<_> = read.iter().map(|e| (e.seq, e.body.clone())).collect();
-    assert_eq!(
-        bodies,
-        vec![(1, b"a".to_vec()), (2, b"b".to_vec()), (3, b"c".to_vec())]
-    );
-    assert_eq!(store.read("s-1", 3).await.unwrap().len(), 1);
-    assert_eq!(store.read("s-10", 0).await.unwrap().len(), 1);
+    check(&backend(open(dir.path()))).await;
+}
+
+#[tokio::test]
+async fn keeps_order_within_a_stream() {
+    check(contract::order_within_a_stream).await;
 }
 
 #[tokio::test]
 async fn appending_a_stored_sequence_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
-    let first = store.append("s", vec![event(1, "original")]).await.unwrap();
-    assert_eq!(
-        first,
-        AppendOutcome {
-            stored: 1,
-            duplicates: 0
-        }
-    );
-    let again = store
-        .append("s", vec![event(1, "changed"), event(2, "new")])
-        .await
-        .unwrap();
-    assert_eq!(
-        again,
-        AppendOutcome {
-            stored: 1,
-            duplicates: 1
-        }
-    );
-    let read = store.read("s", 0).await.unwrap();
-    assert_eq!(read[0].body, b"original");
-    assert_eq!(read.len(), 2);
+    check(contract::append_is_idempotent_by_sequence).await;
 }
 
-#[tokio::test]
-async fn concurrent_appends_from_many_streams_all_land() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
-    let mut tasks = Vec::new();
-    for stream in 0..50 {
-        let store = store.clone();
-        tasks.push(tokio::spawn(async move {
-            for seq in 1..=20 {
-                let name = format!("s-{stream}");
-                store.append(&name, vec![event(seq, "x")]).await.unwrap();
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.unwrap();
-    }
-    for stream in 0..50 {
-        let read = store.read(&format!("s-{stream}"), 0).await.unwrap();
-        let seqs: Vec<_> = read.iter().map(|e| e.seq).collect();
-        assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
-    }
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_streams_appending_at_once_all_land() {
+    check(contract::many_streams_append_at_once).await;
 }
 
 #[tokio::test]
 async fn bad_stream_names_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
-    let long = "x".repeat(200);
-    for name in ["", "a\0b", long.as_str()] {
-        let error = store.append(name, vec![event(1, "x")]).await.unwrap_err();
-        assert!(
-            matches!(error, StoreError::BadStreamName(_)),
-            "{name:?}: {error}"
-        );
-    }
+    check(contract::bad_stream_names_are_refused).await;
 }
 
 #[tokio::test]
 async fn document_groups_apply_whole_or_not_at_all() {
+    check(contract::document_groups_are_atomic).await;
+}
+
+#[tokio::test]
+async fn leases_exclude_other_owners_until_they_expire() {
+    check(contract::leases_exclude_and_expire).await;
+}
+
+#[tokio::test]
+async fn a_stale_lease_holder_cannot_append() {
+    check(contract::fencing_refuses_a_stale_owner).await;
+}
+
+#[tokio::test]
+async fn reads_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    contract::reads_survive_reopen(backend(open(&path)), async || {
+        // The first handle's writer thread lets go of the directory when it is dropped.
+        for _ in 0..100 {
+            if let Ok(store) = EmbeddedStore::open(EmbeddedConfig::new(&path)) {
+                return backend(store);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("store did not reopen");
+    })
+    .await;
+}
+
+fn newest_journal(dir: &Path) -> std::path::PathBuf {
+    recovery::journals(dir).pop().expect("a journal exists")
+}
+
+#[tokio::test]
+async fn a_torn_last_record_is_dropped_and_nothing_before_it_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = || vec![b'x'; 200];
+    let end_before_last = {
+        let store = open(dir.path());
+        for seq in 1..=9 {
+            store
+                .append("torn", vec![NewEvent { seq, body: body() }])
+                .await
+                .unwrap();
+        }
+        let end = recovery::data_end(&newest_journal(dir.path())).unwrap();
+        store
+            .append(
+                "torn",
+                vec![NewEvent {
+                    seq: 10,
+                    body: body(),
+                }],
+            )
+            .await
+            .unwrap();
+        end
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // A crash in the middle of the last write: the second half of its record never
+    // reached the disk.
+    let journal = newest_journal(dir.path());
+    let end = recovery::data_end(&journal).unwrap();
+    assert!(
+        end > end_before_last + 200,
+        "the last record is in the newest journal"
+    );
+    let half = end_before_last + (end - end_before_last) / 2;
+    let zeros = vec![0u8; (end - half) as usize];
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&journal)
+        .unwrap();
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(half)).unwrap();
+    std::io::Write::write_all(&mut file, &zeros).unwrap();
+    drop(file);
+
     let store = open(dir.path());
-    let put = |key: &str, value: &str| DocumentWrite::Put {
-        key: key.into(),
-        value: value.into(),
-    };
-    let create = |key: &str, value: &str| DocumentWrite::Create {
-        key: key.into(),
-        value: value.into(),
-    };
-    store
-        .write(vec![put("a/1", "one"), create("a/2", "two")])
-        .await
-        .unwrap();
-
-    let error = store
-        .write(vec![put("a/3", "three"), create("a/2", "again")])
-        .await
-        .unwrap_err();
-    assert_eq!(error, StoreError::Conflict("a/2".into()));
-    assert_eq!(store.get("a/3").await.unwrap(), None);
-    assert_eq!(store.get("a/2").await.unwrap(), Some(b"two".to_vec()));
-
-    store
-        .write(vec![DocumentWrite::Delete { key: "a/1".into() }])
-        .await
-        .unwrap();
-    let keys: Vec<_> = store
-        .scan("a/", 10)
+    let seqs: Vec<u64> = store
+        .read("torn", 1)
         .await
         .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
+        .iter()
+        .map(|e| e.seq)
         .collect();
-    assert_eq!(keys, vec!["a/2".to_owned()]);
+    assert_eq!(
+        seqs,
+        (1..=9).collect::<Vec<_>>(),
+        "only the torn record is gone"
+    );
+    let again = store
+        .append(
+            "torn",
+            vec![NewEvent {
+                seq: 10,
+                body: body(),
+            }],
+        )
+        .await;
+    assert_eq!(
+        again.unwrap().stored,
+        1,
+        "the store takes writes after recovery"
+    );
 }
