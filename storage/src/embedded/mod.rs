@@ -231,4 +231,6 @@ impl DocumentStore for EmbeddedStore {
 }
 
 #[cfg(test)]
+mod crash_tests;
+#[cfg(test)]
 mod tests;
