@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use. None are needed yet beyond the Rust toolchain; later
-# suites add theirs here (memcached, prometheus for promtool, chromium).
-packages=()
+# Debian packages the tests use; later suites add theirs here (prometheus for promtool,
+# chromium). memcached: the cache tests start their own on a free loopback port.
+packages=(memcached)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -16,6 +16,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  # The package may start a system memcached; the tests start their own, so stop it.
+  if [[ " ${missing[*]} " == *" memcached "* ]]; then
+    service memcached stop >/dev/null 2>&1 || true
+  fi
 fi
 
 test -f ../shared/data/zno-math/tests/math_raw.json || {

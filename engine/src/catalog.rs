@@ -5,6 +5,8 @@
 //! - `registration/{olympiad}/{participant}` and `session/{session}`: the same registration,
 //!   found by olympiad (for results) or by session (for the actor)
 //! - `active/{session}`: sessions in progress, for recovery after a restart
+//! - `meta/catalog-generation`: a random id rewritten with every olympiad or paper change,
+//!   which cached copies of catalog data are keyed by
 
 use std::sync::Arc;
 
@@ -56,6 +58,19 @@ pub fn session_key(session_id: &str) -> String {
 
 pub fn active_key(session_id: &str) -> String {
     format!("active/{session_id}")
+}
+
+pub const GENERATION_KEY: &str = "meta/catalog-generation";
+
+/// The generation before the first change recorded one.
+const INITIAL_GENERATION: &str = "initial";
+
+/// A new catalog generation; belongs in the same write group as the change it marks.
+pub fn new_generation() -> DocumentWrite {
+    put(
+        GENERATION_KEY.to_owned(),
+        &uuid::Uuid::new_v4().simple().to_string(),
+    )
 }
 
 /// A put of a typed document.
@@ -116,6 +131,12 @@ impl Catalog {
 
     pub async fn olympiad(&self, id: &str) -> Result<Option<Olympiad>, CatalogError> {
         self.get(olympiad_key(id)).await
+    }
+
+    /// The current catalog generation (see `new_generation`).
+    pub async fn generation(&self) -> Result<String, CatalogError> {
+        let generation = self.get(GENERATION_KEY.to_owned()).await?;
+        Ok(generation.unwrap_or_else(|| INITIAL_GENERATION.to_owned()))
     }
 
     pub async fn olympiads(&self) -> Result<Vec<Olympiad>, CatalogError> {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use ractor::{Actor, ActorRef, RpcReplyPort};
 use serde::{Deserialize, Serialize};
+use storage::cache::{Cache, MemoryCache};
 use storage::{DocumentStore, EventStore, NewEvent, StoreError};
 use tokio::sync::Mutex;
 
@@ -15,14 +16,15 @@ use crate::domain::answer::AnswerValue;
 use crate::domain::olympiad::{InvalidOlympiad, Olympiad};
 use crate::domain::paper::Paper;
 use crate::domain::participant::{InvalidProfile, Participant, Registration};
-use crate::domain::question::InvalidQuestion;
+use crate::domain::question::{InvalidQuestion, PublicQuestion};
 use crate::proctoring::ViolationKind;
+use crate::read_cache::{self, ReadCache};
 use crate::results::{self, ResultRow, RowInput};
 use crate::scoring;
 use crate::session::actor::{Connection, SessionMsg};
 use crate::session::context::{SessionConfig, SessionContext, stream_name};
 use crate::session::push::{Outbound, SessionView, Snapshot};
-use crate::session::state::SessionError;
+use crate::session::state::{NewEvidence, SessionError};
 use crate::session::supervisor::{SessionSupervisor, SupervisorMsg};
 
 /// How long a request waits for a session actor's reply.
@@ -89,15 +91,29 @@ pub struct Engine {
     supervisor: ActorRef<SupervisorMsg>,
     /// Next audit sequence; the lock makes the engine the audit stream's single writer.
     audit_seq: Arc<Mutex<u64>>,
+    /// The catalog listing, public papers and final result rows (`read_cache`).
+    read_cache: ReadCache,
 }
 
 impl Engine {
-    /// Starts the engine on the current tokio runtime, which session actors will live on,
-    /// and brings back every session that was in progress.
+    /// Starts the engine with an in-process cache; see `start_with_cache`.
     pub async fn start(
         events: Arc<dyn EventStore>,
         documents: Arc<dyn DocumentStore>,
         config: SessionConfig,
+    ) -> Result<Self, StartError> {
+        let cache = Arc::new(MemoryCache::default());
+        Self::start_with_cache(events, documents, config, cache).await
+    }
+
+    /// Starts the engine on the current tokio runtime, which session actors will live on,
+    /// and brings back every session that was in progress. Catalog reads and results go
+    /// through `cache` (memcached when several nodes share one).
+    pub async fn start_with_cache(
+        events: Arc<dyn EventStore>,
+        documents: Arc<dyn DocumentStore>,
+        config: SessionConfig,
+        cache: Arc<dyn Cache>,
     ) -> Result<Self, StartError> {
         let catalog = Catalog::new(Arc::clone(&documents));
         let runtime = tokio::runtime::Handle::current();
@@ -119,6 +135,7 @@ impl Engine {
             context,
             supervisor,
             audit_seq: Arc::new(Mutex::new(audit_len)),
+            read_cache: ReadCache::new(cache),
         };
         engine.recover().await?;
         Ok(engine)
@@ -215,6 +232,7 @@ impl Engine {
         let writes = papers
             .iter()
             .map(|p| catalog::put(catalog::paper_key(&p.id), p))
+            .chain([catalog::new_generation()])
             .collect();
         self.context.catalog.write(writes).await?;
         for paper in papers {
@@ -234,7 +252,8 @@ impl Engine {
             }
         }
         let write = catalog::put(catalog::olympiad_key(&olympiad.id), olympiad);
-        self.context.catalog.write(vec![write]).await?;
+        let writes = vec![write, catalog::new_generation()];
+        self.context.catalog.write(writes).await?;
         self.context.forget_cached(Some(&olympiad.id), None);
         self.audit(by, "put_olympiad", olympiad.id.clone()).await?;
         Ok(())
@@ -337,6 +356,20 @@ impl Engine {
         Ok(view)
     }
 
+    /// Links evidence already in the blob store to the session (and to the reported
+    /// proctoring event it documents).
+    pub async fn attach_evidence(
+        &self,
+        session_id: &str,
+        evidence: NewEvidence,
+    ) -> Result<(), SessionError> {
+        self.call(session_id, |reply| SessionMsg::AttachEvidence {
+            evidence: evidence.clone(),
+            reply,
+        })
+        .await
+    }
+
     /// A connection resumes the session; it receives pushes from now on.
     pub async fn attach(
         &self,
@@ -413,22 +446,54 @@ impl Engine {
             .await
     }
 
-    /// Results of an olympiad from the session streams, ranked per grade.
+    /// Results of an olympiad from the session streams, ranked per grade. Rows of
+    /// finished sessions come from the cache when it has them (they never change).
     pub async fn results(&self, olympiad_id: &str) -> Result<Vec<ResultRow>, EngineError> {
         let catalog = &self.context.catalog;
         if catalog.olympiad(olympiad_id).await?.is_none() {
             return Err(EngineError::UnknownOlympiad(olympiad_id.to_owned()));
         }
-        let mut rows = Vec::new();
-        for registration in catalog.registrations(olympiad_id).await? {
-            rows.push(self.result_row(&registration).await?);
+        let registrations = catalog.registrations(olympiad_id).await?;
+        let sources = read_cache::row_sources(&self.context, &registrations).await?;
+        let cached = self.read_cache.final_rows(&sources).await;
+        let mut rows = Vec::with_capacity(registrations.len());
+        let mut newly_final = Vec::new();
+        for ((registration, source), cached) in registrations.iter().zip(sources).zip(cached) {
+            if let Some(row) = cached.filter(|row| row.session_id == registration.session_id) {
+                rows.push(row);
+                continue;
+            }
+            let row = self.result_row(registration, &source.paper).await?;
+            if row.status.is_finished() {
+                newly_final.push((source.key, row.clone()));
+            }
+            rows.push(row);
         }
+        self.read_cache.keep_final_rows(newly_final).await;
         results::rank(&mut rows);
         Ok(rows)
     }
 
-    async fn result_row(&self, registration: &Registration) -> Result<ResultRow, EngineError> {
-        let paper = self.context.paper(&registration.paper_id).await?;
+    /// The olympiad listing, through the cache.
+    pub async fn olympiads(&self) -> Result<Vec<Olympiad>, EngineError> {
+        Ok(self.read_cache.olympiads(&self.context.catalog).await?)
+    }
+
+    /// A paper's questions as participants see them, without keys, through the cache. The
+    /// resume snapshot does not need it: its actor already holds the paper in memory.
+    pub async fn public_paper(&self, paper_id: &str) -> Result<Vec<PublicQuestion>, EngineError> {
+        let questions = self
+            .read_cache
+            .public_paper(&self.context.catalog, paper_id)
+            .await?;
+        questions.ok_or_else(|| EngineError::UnknownPaper(paper_id.to_owned()))
+    }
+
+    async fn result_row(
+        &self,
+        registration: &Registration,
+        paper: &Paper,
+    ) -> Result<ResultRow, EngineError> {
         let state = self.context.rebuild(&registration.session_id).await?;
         let participant = self
             .context
@@ -454,7 +519,7 @@ impl Engine {
             region: &participant.region,
             grade: registration.grade,
             state: &state,
-            score: scoring::score_paper(&paper, &answers),
+            score: scoring::score_paper(paper, &answers),
             max_score: paper.max_points(),
         }))
     }

@@ -7,6 +7,7 @@ pub mod domain;
 pub mod engine;
 mod metrics;
 pub mod proctoring;
+mod read_cache;
 pub mod results;
 pub mod scoring;
 pub mod session;

@@ -88,6 +88,9 @@ pub(crate) fn event_applied(session_id: &str, event: &SessionEvent) {
                 .inc();
             tracing::debug!(session_id, ?kind, "violation recorded");
         }
+        SessionEvent::EvidenceStored { kind, bytes, .. } => {
+            tracing::debug!(session_id, ?kind, bytes, "evidence linked");
+        }
         SessionEvent::FlaggedForReview { weight, .. } => {
             tracing::info!(session_id, weight, "session flagged for review");
         }

@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::proctoring::ViolationKind;
 use crate::session::state::{SessionState, Status};
 
-/// One participant's line in the results.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One participant's line in the results. Cached, unranked, once its session finished
+/// (`read_cache`); a change to its fields must bump the cache format there.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResultRow {
     /// Competition rank within the grade ("1224"): finished sessions by score, then by
     /// time used; `None` for sessions not finished or terminated.
@@ -29,6 +30,8 @@ pub struct ResultRow {
     pub finished_at_ms: Option<u64>,
     pub violations: BTreeMap<ViolationKind, u32>,
     pub violations_total: u32,
+    /// Snapshots and screen captures stored for the session.
+    pub evidence_count: usize,
     pub flagged: bool,
 }
 
@@ -68,6 +71,7 @@ pub fn row(input: RowInput<'_>) -> ResultRow {
         finished_at_ms: state.finished_at_ms,
         violations: state.violations.clone(),
         violations_total: state.violations.values().sum(),
+        evidence_count: state.evidence.values().map(|ids| ids.len()).sum(),
         flagged: state.flagged,
     }
 }

@@ -25,6 +25,7 @@ pub fn session_error_code(error: &SessionError) -> &'static str {
         SessionError::StorageUnavailable => "storage_unavailable",
         SessionError::Busy => "busy",
         SessionError::UnknownSession => "unknown_session",
+        SessionError::UnknownEvent(_) => "unknown_event",
     }
 }
 
@@ -86,6 +87,10 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("not found")]
     NotFound,
+    #[error(transparent)]
+    Blob(#[from] storage::blob::BlobError),
+    #[error("too many uploads at once; retry shortly")]
+    UploadsBusy,
 }
 
 #[derive(Serialize)]
@@ -103,6 +108,8 @@ impl ApiError {
             Self::BadRequest(_) => "bad_request",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::NotFound => "not_found",
+            Self::Blob(error) => blob_error_code(error),
+            Self::UploadsBusy => "busy",
         }
     }
 
@@ -125,6 +132,28 @@ fn engine_error_code(error: &EngineError) -> &'static str {
     }
 }
 
+fn blob_error_code(error: &storage::blob::BlobError) -> &'static str {
+    use storage::blob::BlobError;
+    match error {
+        BlobError::UnknownType => "unsupported_media_type",
+        BlobError::TooLarge { .. } => "payload_too_large",
+        BlobError::QuotaExceeded { .. } => "evidence_quota_exceeded",
+        BlobError::BadNamespace(_) => "bad_request",
+        BlobError::Io(_) => "internal",
+    }
+}
+
+fn blob_status(error: &storage::blob::BlobError) -> StatusCode {
+    use storage::blob::BlobError;
+    match error {
+        BlobError::UnknownType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        BlobError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        BlobError::QuotaExceeded { .. } => StatusCode::INSUFFICIENT_STORAGE,
+        BlobError::BadNamespace(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        BlobError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 fn session_status(error: &SessionError) -> StatusCode {
     match error {
         SessionError::UnknownSession => StatusCode::NOT_FOUND,
@@ -135,7 +164,8 @@ fn session_status(error: &SessionError) -> StatusCode {
         | SessionError::WindowClosed => StatusCode::CONFLICT,
         SessionError::UnknownQuestion(_)
         | SessionError::InvalidAnswer(_)
-        | SessionError::ServerOnlyViolation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        | SessionError::ServerOnlyViolation(_)
+        | SessionError::UnknownEvent(_) => StatusCode::UNPROCESSABLE_ENTITY,
         SessionError::StorageUnavailable | SessionError::Busy => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
@@ -158,6 +188,8 @@ impl ResponseError for ApiError {
             Self::Engine(_) | Self::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UploadsBusy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Blob(error) => blob_status(error),
         }
     }
 

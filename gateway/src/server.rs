@@ -8,11 +8,13 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use engine::Engine;
 use engine::session::context::SessionConfig;
+use storage::cache::{Cache, MemcachedCache, MemcachedConfig, MemoryCache};
 use storage::{EmbeddedConfig, EmbeddedStore};
 
 use crate::auth::Signer;
-use crate::state::Gateway;
+use crate::state::{Evidence, Gateway};
 use crate::ws::{self, WsLimits};
+use storage::blob::{FsBlobLimits, FsBlobStore};
 
 /// Everything `serve` needs.
 #[derive(Clone, Debug)]
@@ -26,6 +28,12 @@ pub struct ServeConfig {
     pub session: SessionConfig,
     pub ws_limits: WsLimits,
     pub store: EmbeddedConfig,
+    /// Caps of the evidence store (per file, per session).
+    pub evidence: FsBlobLimits,
+    /// Evidence uploads handled at once; more are refused with `busy`.
+    pub concurrent_uploads: usize,
+    /// Memcached servers (`HOST:PORT`) shared by the nodes; none means an in-process cache.
+    pub memcached: Vec<String>,
 }
 
 impl ServeConfig {
@@ -33,6 +41,9 @@ impl ServeConfig {
         let data_dir = data_dir.into();
         Self {
             store: EmbeddedConfig::new(data_dir.join("store")),
+            evidence: FsBlobLimits::default(),
+            concurrent_uploads: 32,
+            memcached: Vec::new(),
             data_dir,
             http_addr,
             ws_addr,
@@ -89,14 +100,27 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Opens the store and the engine, as `serve` and the offline commands do.
 pub async fn open_engine(config: &ServeConfig) -> anyhow::Result<Engine> {
     let store = EmbeddedStore::open(config.store.clone()).context("opening the embedded store")?;
-    let engine = Engine::start(
+    let engine = Engine::start_with_cache(
         Arc::new(store.clone()),
         Arc::new(store),
         config.session.clone(),
+        open_cache(&config.memcached)?,
     )
     .await
     .context("starting the engine")?;
     Ok(engine)
+}
+
+/// Memcached if servers are named (connected lazily: one that is down is a miss until it
+/// answers), the in-process cache otherwise.
+fn open_cache(memcached: &[String]) -> anyhow::Result<Arc<dyn Cache>> {
+    if memcached.is_empty() {
+        return Ok(Arc::new(MemoryCache::default()));
+    }
+    let cache = MemcachedCache::new(memcached, MemcachedConfig::default())
+        .context("configuring memcached")?;
+    tracing::info!(servers = memcached.join(","), "caching in memcached");
+    Ok(Arc::new(cache))
 }
 
 /// Starts a node on the current tokio runtime, which session actors and WebSocket
@@ -118,12 +142,14 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
     }
     origins.extend(config.allowed_origins.iter().cloned());
     let ws_url = format!("ws://{ws_addr}/ws");
+    let evidence = FsBlobStore::new(config.data_dir.join("evidence"), config.evidence);
     let gateway = Arc::new(Gateway::new(
         engine.clone(),
         signer.clone(),
         config.ws_limits.clone(),
         origins,
         ws_url,
+        Evidence::new(Arc::new(evidence), config.concurrent_uploads),
     ));
     let ws_task = tokio::spawn(ws::serve(ws_listener, Arc::clone(&gateway)));
     let (http, http_thread) = start_http(http_listener, gateway, config.http_workers)?;

@@ -1,8 +1,10 @@
 //! What the gateway's HTTP handlers and WebSocket connections share.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use engine::Engine;
+use storage::blob::BlobStore;
 
 use crate::auth::Signer;
 use crate::ws::WsLimits;
@@ -16,7 +18,24 @@ pub struct Gateway {
     pub allowed_origins: Vec<String>,
     /// The WebSocket URL clients are told to connect to.
     pub ws_url: String,
+    pub evidence: Evidence,
     connection_ids: AtomicU64,
+}
+
+/// Where proctoring evidence goes, and how many uploads may run at once. Uploads have
+/// their own path and bounds, apart from answers.
+pub struct Evidence {
+    pub blobs: Arc<dyn BlobStore>,
+    pub upload_slots: tokio::sync::Semaphore,
+}
+
+impl Evidence {
+    pub fn new(blobs: Arc<dyn BlobStore>, concurrent_uploads: usize) -> Self {
+        Self {
+            blobs,
+            upload_slots: tokio::sync::Semaphore::new(concurrent_uploads.max(1)),
+        }
+    }
 }
 
 impl Gateway {
@@ -26,6 +45,7 @@ impl Gateway {
         ws_limits: WsLimits,
         allowed_origins: Vec<String>,
         ws_url: String,
+        evidence: Evidence,
     ) -> Self {
         Self {
             engine,
@@ -33,6 +53,7 @@ impl Gateway {
             ws_limits,
             allowed_origins,
             ws_url,
+            evidence,
             connection_ids: AtomicU64::new(1),
         }
     }

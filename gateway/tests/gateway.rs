@@ -3,7 +3,9 @@
 
 mod support;
 
+mod cache;
 mod crash;
+mod evidence;
 mod http_api;
 mod protocol_errors;
 mod rehearsal;

@@ -1,24 +1,23 @@
-//! One simulated participant: register, start, resume over WebSocket, answer every
-//! question with think time, report proctoring events, maybe drop and reconnect, submit,
-//! and finally resume once more to check that every acknowledged answer is stored.
+//! One simulated participant: register (or arrive registered), press Start, resume over
+//! WebSocket, answer every question with think time, report proctoring events, upload
+//! snapshots, maybe drop and reconnect, submit (with the deadline surge if the scenario
+//! has one), and finally resume once more to check that every acknowledged answer is
+//! stored.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng as _;
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::http_client;
+use crate::http_client::{self, Body};
 use crate::report::Tally;
-use crate::run::LoadConfig;
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use crate::run::{LoadConfig, RunContext};
+use crate::source::{self, Socket};
 
 /// What one participant did, for checks after the run.
 #[derive(Clone, Debug, Default)]
@@ -30,8 +29,15 @@ pub struct ParticipantOutcome {
     pub submitted: bool,
 }
 
+/// A registration: the session and the ticket that resumes it.
+#[derive(Clone, Debug)]
+pub struct Pass {
+    pub session_id: String,
+    pub ticket: String,
+}
+
 /// Why a participant stopped early: a short kind for the error counts.
-struct Failure(String);
+pub(crate) struct Failure(pub String);
 
 impl<E: std::fmt::Display> From<(&'static str, E)> for Failure {
     fn from((kind, error): (&'static str, E)) -> Self {
@@ -40,29 +46,51 @@ impl<E: std::fmt::Display> From<(&'static str, E)> for Failure {
     }
 }
 
+/// A connection counted as live in the tally until dropped.
+struct Held<'a> {
+    socket: Socket,
+    tally: &'a Tally,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.tally.disconnect();
+    }
+}
+
 /// Sits the exam; never panics, counts its own errors.
-pub async fn sit(index: usize, config: Arc<LoadConfig>, tally: Arc<Tally>) -> ParticipantOutcome {
+pub(crate) async fn sit(index: usize, pass: Option<Pass>, run: &RunContext) -> ParticipantOutcome {
     let mut outcome = ParticipantOutcome {
         index,
         ..ParticipantOutcome::default()
     };
-    if let Err(Failure(kind)) = sit_exam(&mut outcome, &config, &tally).await {
-        tally.error(kind);
+    if let Err(Failure(kind)) = sit_exam(&mut outcome, pass, run).await {
+        run.tally.error(kind);
     }
-    tally.finished.fetch_add(1, Ordering::Relaxed);
+    run.tally.finished.fetch_add(1, Ordering::Relaxed);
     outcome
 }
 
 async fn sit_exam(
     outcome: &mut ParticipantOutcome,
-    config: &LoadConfig,
-    tally: &Tally,
+    pass: Option<Pass>,
+    run: &RunContext,
 ) -> Result<(), Failure> {
-    let (ticket, ws_url) = register_and_start(outcome, config).await?;
+    let (config, tally) = (&run.config, &*run.tally);
+    let source = run.sources.for_participant(outcome.index, config.http_addr);
+    let pass = match pass {
+        Some(pass) => pass,
+        None => register_request(config, outcome.index)
+            .send(source)
+            .await
+            .map_err(Failure)?,
+    };
+    outcome.session_id = Some(pass.session_id.clone());
+    let pressed_start = Instant::now();
+    let ws_url = start(config, &pass.ticket, source).await?;
     tally.started.fetch_add(1, Ordering::Relaxed);
-    let connect_started = Instant::now();
-    let (mut socket, state) = resume(&ws_url, &ticket, config).await?;
-    tally.connect(connect_started.elapsed());
+    let (mut held, state) = resume(&ws_url, &pass.ticket, source, run).await?;
+    tally.connect(pressed_start.elapsed());
     let questions = state["questions"].as_array().cloned().unwrap_or_default();
     let mut seq = state["last_seq"].as_u64().unwrap_or(0);
     let drop_after = wants_drop(config, questions.len());
@@ -75,66 +103,102 @@ async fn sit_exam(
         seq += 1;
         let frame = json!({"v": 1, "type": "answer", "seq": seq, "question": id, "value": value});
         tally.answers_sent.fetch_add(1, Ordering::Relaxed);
-        match command(&mut socket, frame, seq, config, tally).await? {
+        match command(&mut held.socket, frame, seq, config, tally).await? {
             Reply::Ack(elapsed) => {
                 tally.ack(elapsed);
                 outcome.acked.insert(id, value);
             }
-            Reply::Refused(code) if closing(&code) => {
-                tally.error(code);
-                break;
+            Reply::Refused(code) => {
+                tally.answers_refused.fetch_add(1, Ordering::Relaxed);
+                tally.error(code.clone());
+                if closing(&code) {
+                    break;
+                }
             }
-            Reply::Refused(code) => tally.error(code),
         }
         if config.proctor_every > 0 && (number + 1) % config.proctor_every == 0 {
             seq += 1;
             let frame = json!({"v": 1, "type": "proctor", "seq": seq, "kind": "focus_lost",
                 "detail": "load test"});
             tally.proctor_sent.fetch_add(1, Ordering::Relaxed);
-            if let Reply::Refused(code) = command(&mut socket, frame, seq, config, tally).await? {
+            let reply = command(&mut held.socket, frame, seq, config, tally).await?;
+            if let Reply::Refused(code) = reply {
                 tally.error(code);
             }
         }
+        if run.evidence.due(number + 1) {
+            let http = config.http_addr;
+            run.evidence.upload(http, source, &pass.ticket, tally).await;
+        }
         if drop_after == Some(number) {
-            drop(socket);
-            (socket, _) = resume(&ws_url, &ticket, config).await?;
+            drop(held);
+            (held, _) = resume(&ws_url, &pass.ticket, source, run).await?;
         }
     }
-    submit(&mut socket, config, tally).await?;
+    wait_for_surge(run).await;
+    submit(&mut held.socket, config, tally).await?;
     outcome.submitted = true;
-    let _ = socket.close(None).await;
+    let _ = held.socket.close(None).await;
+    drop(held);
     if config.verify {
-        verify(outcome, &ws_url, &ticket, config, tally).await?;
+        verify(outcome, &ws_url, &pass.ticket, source, run).await?;
     }
     Ok(())
 }
 
-async fn register_and_start(
-    outcome: &mut ParticipantOutcome,
+/// A registration about to be sent; built apart so that a run can register everyone
+/// before T0.
+pub(crate) struct RegisterRequest {
+    http: SocketAddr,
+    path: String,
+    body: Value,
+}
+
+/// The registration of participant `index`.
+pub(crate) fn register_request(config: &LoadConfig, index: usize) -> RegisterRequest {
+    let region = ["Алматы", "Астана", "Київ", "Шымкент"][index % 4];
+    RegisterRequest {
+        http: config.http_addr,
+        path: format!("/api/v1/olympiads/{}/registrations", config.olympiad_id),
+        body: json!({
+            "name": format!("Учасник {index}"),
+            "school": format!("Школа {}", index % 97),
+            "region": region,
+            "grade": config.grade,
+        }),
+    }
+}
+
+impl RegisterRequest {
+    /// Registers; the error is a short kind for the error counts.
+    pub(crate) async fn send(self, source: Option<IpAddr>) -> Result<Pass, String> {
+        let body = Body::Json(&self.body);
+        let registered =
+            http_client::request_from(self.http, source, "POST", &self.path, None, body)
+                .await
+                .map_err(|e| format!("register_{}", e.kind()))?;
+        let field = |name: &str| registered[name].as_str().map(str::to_owned);
+        match (field("session_id"), field("ticket")) {
+            (Some(session_id), Some(ticket)) => Ok(Pass { session_id, ticket }),
+            _ => Err("register_bad_response".into()),
+        }
+    }
+}
+
+/// Presses Start; returns the WebSocket URL.
+async fn start(
     config: &LoadConfig,
-) -> Result<(String, String), Failure> {
-    let region = ["Алматы", "Астана", "Київ", "Шымкент"][outcome.index % 4];
-    let body = json!({
-        "name": format!("Учасник {}", outcome.index),
-        "school": format!("Школа {}", outcome.index % 97),
-        "region": region,
-        "grade": config.grade,
-    });
-    let path = format!("/api/v1/olympiads/{}/registrations", config.olympiad_id);
-    let registered = http_client::request(config.http_addr, "POST", &path, None, Some(&body))
-        .await
-        .map_err(|e| Failure(format!("register_{}", e.kind())))?;
-    let ticket = registered["ticket"]
-        .as_str()
-        .ok_or(("register_bad_response", "no ticket"))?
-        .to_owned();
-    outcome.session_id = registered["session_id"].as_str().map(str::to_owned);
-    let started = http_client::request(
+    ticket: &str,
+    source: Option<IpAddr>,
+) -> Result<String, Failure> {
+    let path = "/api/v1/sessions/start";
+    let started = http_client::request_from(
         config.http_addr,
+        source,
         "POST",
-        "/api/v1/sessions/start",
-        Some(&ticket),
-        None,
+        path,
+        Some(ticket),
+        Body::Empty,
     )
     .await
     .map_err(|e| Failure(format!("start_{}", e.kind())))?;
@@ -143,22 +207,30 @@ async fn register_and_start(
         .ok_or(("start_bad_response", "no ws_url"))?
         .to_owned();
     crate::run::require_loopback_url(&ws_url, config).map_err(|e| ("ws_url_not_allowed", e))?;
-    Ok((ticket, ws_url))
+    Ok(ws_url)
 }
 
-async fn resume(
+async fn resume<'a>(
     ws_url: &str,
     ticket: &str,
-    config: &LoadConfig,
-) -> Result<(Socket, Value), Failure> {
-    let connect = tokio_tungstenite::connect_async(ws_url);
-    let (mut socket, _) = tokio::time::timeout(config.reply_timeout, connect)
+    source: Option<IpAddr>,
+    run: &'a RunContext,
+) -> Result<(Held<'a>, Value), Failure> {
+    let config = &run.config;
+    let socket = source::websocket(ws_url, source, config.reply_timeout)
         .await
-        .map_err(|e| ("ws_connect_timeout", e))?
-        .map_err(|e| ("ws_connect", e))?;
+        .map_err(|e| match e {
+            source::ConnectError::Timeout => Failure::from(("ws_connect_timeout", e)),
+            other => Failure::from(("ws_connect", other)),
+        })?;
+    run.tally.connected_now.fetch_add(1, Ordering::Relaxed);
+    let mut held = Held {
+        socket,
+        tally: &run.tally,
+    };
     let frame = json!({"v": 1, "type": "resume", "ticket": ticket});
-    send(&mut socket, &frame).await?;
-    let state = read_until(&mut socket, config, |f| {
+    send(&mut held.socket, &frame).await?;
+    let state = read_until(&mut held.socket, config, |f| {
         f["type"] == "state" || f["type"] == "error"
     })
     .await?;
@@ -168,7 +240,7 @@ async fn resume(
             state["code"].as_str().unwrap_or("error")
         )));
     }
-    Ok((socket, state))
+    Ok((held, state))
 }
 
 fn wants_drop(config: &LoadConfig, questions: usize) -> Option<usize> {
@@ -178,13 +250,18 @@ fn wants_drop(config: &LoadConfig, questions: usize) -> Option<usize> {
 }
 
 async fn think(config: &LoadConfig) {
-    let (low, high) = config.think_time_ms;
-    let millis = if high > low {
-        rand::rng().random_range(low..=high)
-    } else {
-        low
-    };
+    let millis = config.options.think.sample_ms(config.think_time_ms);
     tokio::time::sleep(Duration::from_millis(millis)).await;
+}
+
+/// With a deadline surge, waits for it (plus this participant's share of its spread).
+async fn wait_for_surge(run: &RunContext) {
+    let Some(surge) = run.config.options.deadline_surge else {
+        return;
+    };
+    let spread_ms = rand::rng().random_range(0..=surge.spread_ms);
+    let at = Duration::from_secs_f64(surge.submit_at_s.max(0.0)) + Duration::from_millis(spread_ms);
+    tokio::time::sleep_until(run.t0 + at).await;
 }
 
 /// A command's reply.
@@ -248,23 +325,23 @@ async fn verify(
     outcome: &ParticipantOutcome,
     ws_url: &str,
     ticket: &str,
-    config: &LoadConfig,
-    tally: &Tally,
+    source: Option<IpAddr>,
+    run: &RunContext,
 ) -> Result<(), Failure> {
-    let (mut socket, state) = resume(ws_url, ticket, config).await?;
+    let (mut held, state) = resume(ws_url, ticket, source, run).await?;
     let stored = &state["answers"];
     let missing = outcome
         .acked
         .iter()
         .filter(|(id, value)| &stored[id.as_str()] != *value)
         .count();
-    tally
+    run.tally
         .answers_lost
         .fetch_add(missing as u64, Ordering::Relaxed);
     if state["status"] != "submitted" {
-        tally.error("not_submitted_on_server");
+        run.tally.error("not_submitted_on_server");
     }
-    let _ = socket.close(None).await;
+    let _ = held.socket.close(None).await;
     Ok(())
 }
 

@@ -12,10 +12,17 @@ use serde::Serialize;
 /// Live tallies, updated by every participant task.
 pub struct Tally {
     pub connected: AtomicU64,
+    /// Connections open right now (connected minus closed).
+    pub connected_now: AtomicU64,
     pub started: AtomicU64,
     pub answers_sent: AtomicU64,
     pub answers_acked: AtomicU64,
     pub answers_lost: AtomicU64,
+    /// Answers the server refused with an error frame (counted in `errors` too).
+    pub answers_refused: AtomicU64,
+    pub snapshots_sent: AtomicU64,
+    /// Snapshot uploads the node turned away because its upload slots were full.
+    pub snapshots_busy: AtomicU64,
     pub proctor_sent: AtomicU64,
     pub submitted: AtomicU64,
     pub finished: AtomicU64,
@@ -24,6 +31,8 @@ pub struct Tally {
     ack_us: Mutex<Histogram<u64>>,
     connect_us: Mutex<Histogram<u64>>,
     submit_us: Mutex<Histogram<u64>>,
+    /// Acknowledgement latency since the timeline's last sample.
+    window_ack_us: Mutex<Histogram<u64>>,
 }
 
 fn histogram() -> Mutex<Histogram<u64>> {
@@ -35,10 +44,14 @@ impl Default for Tally {
     fn default() -> Self {
         Self {
             connected: AtomicU64::new(0),
+            connected_now: AtomicU64::new(0),
             started: AtomicU64::new(0),
             answers_sent: AtomicU64::new(0),
             answers_acked: AtomicU64::new(0),
             answers_lost: AtomicU64::new(0),
+            answers_refused: AtomicU64::new(0),
+            snapshots_sent: AtomicU64::new(0),
+            snapshots_busy: AtomicU64::new(0),
             proctor_sent: AtomicU64::new(0),
             submitted: AtomicU64::new(0),
             finished: AtomicU64::new(0),
@@ -47,6 +60,7 @@ impl Default for Tally {
             ack_us: histogram(),
             connect_us: histogram(),
             submit_us: histogram(),
+            window_ack_us: histogram(),
         }
     }
 }
@@ -64,11 +78,31 @@ impl Tally {
     pub fn ack(&self, elapsed: Duration) {
         self.answers_acked.fetch_add(1, Ordering::Relaxed);
         record(&self.ack_us, elapsed);
+        record(&self.window_ack_us, elapsed);
     }
 
     pub fn connect(&self, elapsed: Duration) {
         self.connected.fetch_add(1, Ordering::Relaxed);
         record(&self.connect_us, elapsed);
+    }
+
+    /// A connection counted in `connected_now` closed or broke.
+    pub fn disconnect(&self) {
+        self.connected_now.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// The p50 and p99 acknowledgement latency (ms) since the last call, and a fresh
+    /// window.
+    pub fn take_window(&self) -> (f64, f64) {
+        let mut window = self.window_ack_us.lock().expect("histogram lock");
+        let quantiles = if window.is_empty() {
+            (0.0, 0.0)
+        } else {
+            let ms = |q| window.value_at_quantile(q) as f64 / 1000.0;
+            (ms(0.5), ms(0.99))
+        };
+        window.reset();
+        quantiles
     }
 
     pub fn submit(&self, elapsed: Duration) {
@@ -107,6 +141,9 @@ impl Tally {
             answers_sent: Self::get(&self.answers_sent),
             answers_acked: acked,
             answers_lost: Self::get(&self.answers_lost),
+            answers_refused: Self::get(&self.answers_refused),
+            snapshots_sent: Self::get(&self.snapshots_sent),
+            snapshots_busy: Self::get(&self.snapshots_busy),
             proctor_events_sent: Self::get(&self.proctor_sent),
             errors: Self::get(&self.errors),
             errors_by_kind: self.errors_by_kind.lock().expect("error lock").clone(),
@@ -116,9 +153,12 @@ impl Tally {
             ack_max_ms: ms(&self.ack_us, 1.0),
             connect_p50_ms: ms(&self.connect_us, 0.5),
             connect_p99_ms: ms(&self.connect_us, 0.99),
+            connect_max_ms: ms(&self.connect_us, 1.0),
+            submit_p50_ms: ms(&self.submit_us, 0.5),
             submit_p99_ms: ms(&self.submit_us, 0.99),
             duration_s: duration.as_secs_f64(),
             answers_per_s: acked as f64 / duration.as_secs_f64().max(0.001),
+            timeline: Vec::new(),
         }
     }
 }
@@ -133,6 +173,9 @@ pub struct Report {
     pub answers_acked: u64,
     /// Answers sent but never acknowledged, or acknowledged but missing on the server.
     pub answers_lost: u64,
+    pub answers_refused: u64,
+    pub snapshots_sent: u64,
+    pub snapshots_busy: u64,
     pub proctor_events_sent: u64,
     pub errors: u64,
     pub errors_by_kind: BTreeMap<String, u64>,
@@ -142,9 +185,14 @@ pub struct Report {
     pub ack_max_ms: f64,
     pub connect_p50_ms: f64,
     pub connect_p99_ms: f64,
+    pub connect_max_ms: f64,
+    pub submit_p50_ms: f64,
     pub submit_p99_ms: f64,
     pub duration_s: f64,
     pub answers_per_s: f64,
+    /// Per-period samples, for the plot and the JSON file (not the one-line summary).
+    #[serde(skip)]
+    pub timeline: Vec<crate::timeline::Sample>,
 }
 
 impl Report {
@@ -155,8 +203,12 @@ impl Report {
             self.participants, self.sessions_started, self.sessions_submitted
         );
         println!(
-            "answers sent {}  acknowledged {}  lost {}  proctoring events {}",
-            self.answers_sent, self.answers_acked, self.answers_lost, self.proctor_events_sent
+            "answers sent {}  acknowledged {}  refused {}  lost {}",
+            self.answers_sent, self.answers_acked, self.answers_refused, self.answers_lost
+        );
+        println!(
+            "proctoring events {}  snapshots uploaded {}  turned away (busy) {}",
+            self.proctor_events_sent, self.snapshots_sent, self.snapshots_busy
         );
         println!("errors {}  {:?}", self.errors, self.errors_by_kind);
         println!(
@@ -164,8 +216,12 @@ impl Report {
             self.ack_p50_ms, self.ack_p99_ms, self.ack_p999_ms, self.ack_max_ms
         );
         println!(
-            "connect p50 {:.2} ms  p99 {:.2} ms  submit p99 {:.2} ms",
-            self.connect_p50_ms, self.connect_p99_ms, self.submit_p99_ms
+            "connect p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+            self.connect_p50_ms, self.connect_p99_ms, self.connect_max_ms
+        );
+        println!(
+            "submit p50 {:.2} ms  p99 {:.2} ms",
+            self.submit_p50_ms, self.submit_p99_ms
         );
         println!(
             "duration {:.1} s  {:.0} answers/s",

@@ -1,6 +1,8 @@
 //! Storage for Olymp: the event-store and document-store traits every backend implements,
 //! the embedded backend (fjall with group commit), and the one codec for data at rest.
 
+pub mod blob;
+pub mod cache;
 pub mod codec;
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;

@@ -13,7 +13,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use super::context::{SessionContext, stream_name};
 use super::events::SessionEvent;
 use super::push::{Outbound, Push, SessionView, Snapshot};
-use super::state::{Decision, SessionError, SessionState, Status};
+use super::state::{Decision, NewEvidence, SessionError, SessionState, Status};
 use crate::clock::now_ms;
 use crate::domain::answer::AnswerValue;
 use crate::domain::olympiad::Olympiad;
@@ -63,6 +63,11 @@ pub enum SessionMsg {
     Submit {
         connection_id: u64,
         reply_to: Outbound,
+    },
+    /// From the evidence upload endpoint: link a stored snapshot or capture.
+    AttachEvidence {
+        evidence: NewEvidence,
+        reply: RpcReplyPort<Result<(), SessionError>>,
     },
     /// From the admin API: extra time. Replies with the new timing.
     ExtendTime {
@@ -202,6 +207,9 @@ impl Actor for SessionActor {
                 connection_id,
                 reply_to,
             } => state.submit(&myself, connection_id, &reply_to).await,
+            SessionMsg::AttachEvidence { evidence, reply } => {
+                state.attach_evidence(evidence, reply).await
+            }
             SessionMsg::ExtendTime { seconds, by, reply } => {
                 state.extend_time(&myself, seconds, &by, reply).await
             }
@@ -536,6 +544,19 @@ impl SessionActorState {
             push(reply_to, reply);
         }
         self.schedule_passivation(myself);
+    }
+
+    async fn attach_evidence(
+        &mut self,
+        evidence: NewEvidence,
+        reply: RpcReplyPort<Result<(), SessionError>>,
+    ) {
+        let result = match self.session.decide_evidence(now_ms(), evidence) {
+            Ok(Some(event)) => self.persist(vec![event]).await,
+            Ok(None) => Ok(()),
+            Err(error) => Err(error),
+        };
+        let _ = reply.send(result);
     }
 
     async fn extend_time(

@@ -30,8 +30,16 @@ pub enum SessionEvent {
         kind: ViolationKind,
         at_ms: u64,
         detail: String,
-        /// Id of the stored snapshot or screen capture documenting it, once uploads exist.
-        evidence_id: Option<String>,
+    },
+    /// A camera snapshot or screen capture was stored; it documents the client-reported
+    /// proctoring event with sequence `documents_seq`, or is a periodic capture.
+    EvidenceStored {
+        evidence_id: String,
+        kind: EvidenceKind,
+        media_type: String,
+        bytes: u64,
+        documents_seq: Option<u64>,
+        at_ms: u64,
     },
     /// The session crossed the policy's review threshold.
     FlaggedForReview { at_ms: u64, weight: u32 },
@@ -43,6 +51,14 @@ pub enum SessionEvent {
     },
     /// The session left "in progress" for good.
     Finished { at_ms: u64, reason: FinishReason },
+}
+
+/// What a piece of evidence shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    Camera,
+    Screen,
 }
 
 /// Why a session finished; decides its final status.

@@ -4,11 +4,11 @@
 //! Lifecycle: `NotStarted → InProgress → {Submitted | Expired | Terminated}`. The only way
 //! out of `InProgress` is a `Finished` event, and nothing is accepted after it.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use super::events::{FinishReason, SessionEvent};
+use super::events::{EvidenceKind, FinishReason, SessionEvent};
 use crate::clock::deadline_ms;
 use crate::domain::answer::{AnswerValue, InvalidAnswer};
 use crate::domain::paper::Paper;
@@ -64,6 +64,8 @@ pub enum SessionError {
     Busy,
     #[error("no such session")]
     UnknownSession,
+    #[error("no proctoring event with sequence {0} was reported in this session")]
+    UnknownEvent(u64),
 }
 
 /// A saved answer with the client sequence that saved it.
@@ -81,6 +83,16 @@ pub struct Summary {
     pub finished_at_ms: u64,
     pub answered: usize,
     pub questions: usize,
+}
+
+/// Evidence just stored in the blob store, to be linked to the session.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEvidence {
+    pub id: String,
+    pub kind: EvidenceKind,
+    pub media_type: String,
+    pub bytes: u64,
+    pub documents_seq: Option<u64>,
 }
 
 /// The outcome of deciding a command that carries a client sequence.
@@ -112,6 +124,11 @@ pub struct SessionState {
     pub violations: BTreeMap<ViolationKind, u32>,
     pub violation_weight: u32,
     pub flagged: bool,
+    /// Client sequences of the proctoring events the client reported; evidence may
+    /// document only these.
+    pub reported_seqs: BTreeSet<u64>,
+    /// Ids of stored evidence, per kind.
+    pub evidence: BTreeMap<EvidenceKind, BTreeSet<String>>,
     /// Arrival times of the latest answers, for the fast-answer check (bounded).
     recent_answers_ms: VecDeque<u64>,
 }
@@ -185,12 +202,21 @@ impl SessionState {
             } => {
                 if let Some(seq) = client_seq {
                     self.last_client_seq = self.last_client_seq.max(*seq);
+                    self.reported_seqs.insert(*seq);
                 }
                 *self.violations.entry(*kind).or_default() += 1;
                 self.violation_weight += kind.severity().weight();
                 if *kind == ViolationKind::ImplausiblyFast {
                     self.recent_answers_ms.clear();
                 }
+            }
+            SessionEvent::EvidenceStored {
+                evidence_id, kind, ..
+            } => {
+                self.evidence
+                    .entry(*kind)
+                    .or_default()
+                    .insert(evidence_id.clone());
             }
             SessionEvent::FlaggedForReview { .. } => self.flagged = true,
             SessionEvent::ExtraTimeGranted { seconds, .. } => self.extra_s += seconds,
@@ -324,7 +350,6 @@ impl SessionState {
             kind,
             at_ms: now_ms,
             detail,
-            evidence_id: None,
         };
         let mut events = vec![recorded];
         events.extend(self.policy_events(kind, now_ms, policy));
@@ -394,6 +419,33 @@ impl SessionState {
         })
     }
 
+    /// Link stored evidence to the session: while it is open, to a reported event or none.
+    /// Evidence already linked changes nothing.
+    pub fn decide_evidence(
+        &self,
+        now_ms: u64,
+        evidence: NewEvidence,
+    ) -> Result<Option<SessionEvent>, SessionError> {
+        self.require_open(now_ms)?;
+        if let Some(seq) = evidence.documents_seq
+            && !self.reported_seqs.contains(&seq)
+        {
+            return Err(SessionError::UnknownEvent(seq));
+        }
+        let known = self
+            .evidence
+            .get(&evidence.kind)
+            .is_some_and(|ids| ids.contains(&evidence.id));
+        Ok((!known).then(|| SessionEvent::EvidenceStored {
+            evidence_id: evidence.id,
+            kind: evidence.kind,
+            media_type: evidence.media_type,
+            bytes: evidence.bytes,
+            documents_seq: evidence.documents_seq,
+            at_ms: now_ms,
+        }))
+    }
+
     /// Extra time: only while in progress and before the deadline.
     pub fn decide_extra_time(
         &self,
@@ -416,7 +468,6 @@ fn server_violation(kind: ViolationKind, at_ms: u64, detail: String) -> SessionE
         kind,
         at_ms,
         detail,
-        evidence_id: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch. Each subcommand lives in its own module.
 
+mod bench;
 mod exam_key;
 mod import;
 mod loadtest;
@@ -35,6 +36,8 @@ enum Command {
     Loadtest(loadtest::LoadtestArgs),
     /// Start a node with a real exam and sit it with N simulated participants.
     Rehearse(rehearse::RehearseArgs),
+    /// Measure a node against an echo server and a raw fsync loop; print the ratios.
+    Bench(bench::BenchArgs),
 }
 
 /// The data directory's default, relative to where the command runs.
@@ -58,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(args) => token::run(args),
         Command::Loadtest(args) => loadtest::run(args),
         Command::Rehearse(args) => rehearse::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
 

@@ -199,6 +199,7 @@ fn load_config(
         verify: true,
         allow_non_loopback: false,
         strategy: Arc::new(strategy),
+        options: loadtest::RunOptions::default(),
     }
 }
 

@@ -24,12 +24,17 @@ pub struct ServeArgs {
     /// HTTP worker threads.
     #[arg(long, default_value_t = 2)]
     http_workers: usize,
+    /// A memcached server (HOST:PORT) to share the catalog and result cache with other
+    /// nodes (repeatable, or comma-separated). Without it the cache is in-process.
+    #[arg(long = "memcached", env = "OLYMP_MEMCACHED", value_delimiter = ',')]
+    memcached: Vec<String>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = ServeConfig::new(&args.data_dir, args.http, args.ws);
     config.allowed_origins = args.allowed_origins;
     config.http_workers = args.http_workers;
+    config.memcached = args.memcached;
     let runtime = super::engine_runtime("olymp-engine")?;
     runtime.block_on(async move {
         let node = server::start(config).await?;

@@ -4,6 +4,7 @@
 
 mod admin;
 mod bearer;
+mod evidence;
 mod page;
 mod public;
 
@@ -33,12 +34,15 @@ pub fn configure(gateway: Arc<Gateway>) -> impl FnOnce(&mut web::ServiceConfig) 
         let json = web::JsonConfig::default()
             .limit(JSON_BODY_MAX_BYTES)
             .error_handler(|error, _| json_error(error).into());
+        let query = web::QueryConfig::default()
+            .error_handler(|error, _| ApiError::BadRequest(error.to_string()).into());
         let path = web::PathConfig::default()
             .error_handler(|error, _| ApiError::BadRequest(error.to_string()).into());
         config
             .app_data(web::Data::from(gateway))
             .app_data(json)
             .app_data(path)
+            .app_data(query)
             .route("/", web::get().to(page::exam_page))
             .route("/health", web::get().to(public::health))
             .route("/metrics", web::get().to(public::metrics))
@@ -50,6 +54,10 @@ pub fn configure(gateway: Arc<Gateway>) -> impl FnOnce(&mut web::ServiceConfig) 
             .route(
                 "/api/v1/sessions/start",
                 web::post().to(public::start_session),
+            )
+            .route(
+                "/api/v1/sessions/evidence",
+                web::post().to(evidence::upload),
             )
             .route(
                 "/api/v1/admin/olympiads/{id}/results",

@@ -62,12 +62,7 @@ impl<'a> From<&'a Olympiad> for CatalogEntry<'a> {
 }
 
 pub async fn olympiads(gateway: web::Data<Gateway>) -> Result<HttpResponse, ApiError> {
-    let olympiads = gateway
-        .engine
-        .catalog()
-        .olympiads()
-        .await
-        .map_err(engine::EngineError::from)?;
+    let olympiads = gateway.engine.olympiads().await?;
     let entries: Vec<CatalogEntry> = olympiads.iter().map(CatalogEntry::from).collect();
     Ok(HttpResponse::Ok().json(entries))
 }

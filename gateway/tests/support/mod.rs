@@ -24,6 +24,12 @@ pub struct Node {
     pub _dir: tempfile::TempDir,
 }
 
+impl Node {
+    pub fn server_data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+}
+
 pub fn paper() -> Paper {
     let options: Vec<Choice> = ["А", "Б", "В", "Г"]
         .iter()

@@ -1,0 +1,162 @@
+//! Evidence uploads: typed by magic bytes, refused by size before the body is read, linked
+//! to the proctoring event they document, and never left behind when refused.
+
+use std::net::SocketAddr;
+
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::*;
+
+const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1];
+
+/// Sends a raw upload; returns the status and body. `declared` overrides Content-Length
+/// and, when larger than the body, the body is not sent at all.
+async fn upload(
+    http: SocketAddr,
+    ticket: Option<&str>,
+    query: &str,
+    body: &[u8],
+    declared: Option<usize>,
+) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(http).await.unwrap();
+    let auth = ticket
+        .map(|t| format!("authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let length = declared.unwrap_or(body.len());
+    let head = format!(
+        "POST /api/v1/sessions/evidence?{query} HTTP/1.1\r\nhost: {http}\r\n{auth}\
+         content-type: image/jpeg\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    if declared.is_none_or(|d| d <= body.len()) {
+        stream.write_all(body).await.unwrap();
+    }
+    let mut response = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut response),
+    );
+    read.await
+        .expect("the server answers without waiting for the body")
+        .unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+fn evidence_files(node: &Node, session: &str) -> usize {
+    let dir = node.server_data_dir().join("evidence").join(session);
+    std::fs::read_dir(dir).map_or(0, |entries| entries.count())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_is_stored_and_linked_to_the_event_it_documents() {
+    let node = node(600).await;
+    let http = node.server.http_addr;
+    let (session, ticket) = participant(&node, "Камила").await;
+    let (mut client, _) = Client::resume(node.server.ws_addr, &ticket).await;
+    client
+        .send(json!({"v": 1, "type": "proctor", "seq": 1, "kind": "camera_stopped"}))
+        .await;
+    assert_eq!(client.next().await["type"], "ack");
+
+    let (status, body) = upload(
+        http,
+        Some(&ticket),
+        "kind=camera&documents_seq=1",
+        JPEG,
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert!(body.contains("\"media_type\":\"jpeg\""), "{body}");
+    let (status, _) = upload(http, Some(&ticket), "kind=screen", JPEG, None).await;
+    assert_eq!(status, 201, "a periodic capture documents no event");
+    assert_eq!(
+        evidence_files(&node, &session),
+        1,
+        "the same bytes are stored once"
+    );
+
+    let events = node.server.engine.session_events(&session).await.unwrap();
+    let linked = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                engine::session::events::SessionEvent::EvidenceStored {
+                    documents_seq: Some(1),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(linked, 1);
+    node.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_uploads_are_refused_and_leave_nothing_behind() {
+    let node = node(600).await;
+    let http = node.server.http_addr;
+    let (session, ticket) = participant(&node, "Арман").await;
+
+    let (status, _) = upload(http, None, "kind=camera", JPEG, None).await;
+    assert_eq!(status, 401);
+    let (status, body) = upload(http, Some(&ticket), "kind=camera", b"GIF89a....", None).await;
+    assert_eq!(
+        (status, body.contains("unsupported_media_type")),
+        (415, true),
+        "{body}"
+    );
+    let (status, body) = upload(
+        http,
+        Some(&ticket),
+        "kind=camera",
+        JPEG,
+        Some(50 * 1024 * 1024),
+    )
+    .await;
+    assert_eq!(
+        (status, body.contains("payload_too_large")),
+        (413, true),
+        "{body}"
+    );
+    let (status, body) = upload(
+        http,
+        Some(&ticket),
+        "kind=camera&documents_seq=7",
+        JPEG,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body.contains("unknown_event")),
+        (422, true),
+        "{body}"
+    );
+    let (status, _) = upload(http, Some(&ticket), "kind=microphone", JPEG, None).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        evidence_files(&node, &session),
+        0,
+        "nothing refused was kept"
+    );
+
+    let (mut client, _) = Client::resume(node.server.ws_addr, &ticket).await;
+    client.send(json!({"v": 1, "type": "submit"})).await;
+    assert_eq!(client.next().await["type"], "submitted");
+    let (status, body) = upload(http, Some(&ticket), "kind=camera", JPEG, None).await;
+    assert_eq!(
+        (status, body.contains("session_closed")),
+        (409, true),
+        "{body}"
+    );
+    assert_eq!(evidence_files(&node, &session), 0);
+    node.server.stop().await;
+}

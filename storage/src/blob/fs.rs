@@ -1,0 +1,247 @@
+//! The filesystem blob store: `<root>/<session>/<sha256>.<ext>`, written to a temporary
+//! file, fsynced, renamed into place and the directory fsynced, so a stored blob is
+//! durable and never half-written. Each session has a byte quota.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use dashmap::DashMap;
+use sha2::{Digest, Sha256};
+
+use super::{BlobError, BlobStore, MediaType, StoredBlob};
+
+/// Caps of the filesystem store.
+#[derive(Clone, Copy, Debug)]
+pub struct FsBlobLimits {
+    pub max_blob_bytes: u64,
+    pub max_session_bytes: u64,
+}
+
+impl Default for FsBlobLimits {
+    fn default() -> Self {
+        Self {
+            max_blob_bytes: 2 * 1024 * 1024,
+            max_session_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// Evidence on the local filesystem. Cheap to clone.
+#[derive(Clone)]
+pub struct FsBlobStore {
+    root: PathBuf,
+    limits: FsBlobLimits,
+    /// Bytes stored per session, counted from disk on first use.
+    usage: Arc<DashMap<String, u64>>,
+}
+
+fn io_error(error: std::io::Error) -> BlobError {
+    BlobError::Io(error.to_string())
+}
+
+fn check_namespace(namespace: &str) -> Result<(), BlobError> {
+    let safe = !namespace.is_empty()
+        && namespace.len() <= 128
+        && namespace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if safe {
+        Ok(())
+    } else {
+        Err(BlobError::BadNamespace(namespace.to_owned()))
+    }
+}
+
+fn directory_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+impl FsBlobStore {
+    pub fn new(root: impl Into<PathBuf>, limits: FsBlobLimits) -> Self {
+        Self {
+            root: root.into(),
+            limits,
+            usage: Arc::new(DashMap::new()),
+        }
+    }
+
+    fn write_durably(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), BlobError> {
+        use std::io::Write as _;
+        std::fs::create_dir_all(dir).map_err(io_error)?;
+        let final_path = dir.join(name);
+        if final_path.exists() {
+            return Ok(());
+        }
+        let temporary = dir.join(format!(".{name}.tmp"));
+        let mut file = std::fs::File::create(&temporary).map_err(io_error)?;
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(io_error)?;
+        std::fs::rename(&temporary, &final_path).map_err(io_error)?;
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_error)
+    }
+
+    fn put_blocking(&self, namespace: &str, bytes: &[u8]) -> Result<StoredBlob, BlobError> {
+        let media_type = MediaType::sniff(bytes).ok_or(BlobError::UnknownType)?;
+        let id = format!("{:x}", Sha256::digest(bytes));
+        let dir = self.root.join(namespace);
+        let name = format!("{id}.{}", media_type.extension());
+        let mut stored = StoredBlob {
+            id,
+            media_type,
+            bytes: bytes.len() as u64,
+            newly_stored: false,
+        };
+        if dir.join(&name).exists() {
+            return Ok(stored);
+        }
+        let mut used = self
+            .usage
+            .entry(namespace.to_owned())
+            .or_insert_with(|| directory_bytes(&dir));
+        let limit_bytes = self.limits.max_session_bytes;
+        if *used + stored.bytes > limit_bytes {
+            return Err(BlobError::QuotaExceeded { limit_bytes });
+        }
+        Self::write_durably(&dir, &name, bytes)?;
+        *used += stored.bytes;
+        stored.newly_stored = true;
+        Ok(stored)
+    }
+}
+
+#[async_trait]
+impl BlobStore for FsBlobStore {
+    async fn put(&self, namespace: &str, bytes: Vec<u8>) -> Result<StoredBlob, BlobError> {
+        check_namespace(namespace)?;
+        let limit_bytes = self.limits.max_blob_bytes;
+        if bytes.len() as u64 > limit_bytes {
+            return Err(BlobError::TooLarge { limit_bytes });
+        }
+        let (store, namespace) = (self.clone(), namespace.to_owned());
+        tokio::task::spawn_blocking(move || store.put_blocking(&namespace, &bytes))
+            .await
+            .map_err(|error| BlobError::Io(error.to_string()))?
+    }
+
+    async fn get(
+        &self,
+        namespace: &str,
+        id: &str,
+    ) -> Result<Option<(MediaType, Vec<u8>)>, BlobError> {
+        check_namespace(namespace)?;
+        if id.len() != 64 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        for media_type in [MediaType::Jpeg, MediaType::Png, MediaType::Webp] {
+            let path = self
+                .root
+                .join(namespace)
+                .join(format!("{id}.{}", media_type.extension()));
+            match tokio::fs::read(&path).await {
+                Ok(bytes) => return Ok(Some((media_type, bytes))),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(io_error(error)),
+            }
+        }
+        Ok(None)
+    }
+
+    async fn remove(&self, namespace: &str, id: &str) -> Result<(), BlobError> {
+        check_namespace(namespace)?;
+        let Some((media_type, bytes)) = self.get(namespace, id).await? else {
+            return Ok(());
+        };
+        let path = self
+            .root
+            .join(namespace)
+            .join(format!("{id}.{}", media_type.extension()));
+        tokio::fs::remove_file(&path).await.map_err(io_error)?;
+        if let Some(mut used) = self.usage.get_mut(namespace) {
+            *used = used.saturating_sub(bytes.len() as u64);
+        }
+        Ok(())
+    }
+
+    fn max_blob_bytes(&self) -> u64 {
+        self.limits.max_blob_bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4];
+
+    fn store(dir: &Path, max_blob_bytes: u64, max_session_bytes: u64) -> FsBlobStore {
+        FsBlobStore::new(
+            dir,
+            FsBlobLimits {
+                max_blob_bytes,
+                max_session_bytes,
+            },
+        )
+    }
+
+    #[tokio::test]
+    async fn blobs_are_content_addressed_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = store(dir.path(), 1024, 1024);
+        let first = blobs.put("s1", JPEG.to_vec()).await.unwrap();
+        let again = blobs.put("s1", JPEG.to_vec()).await.unwrap();
+        assert!(
+            first.newly_stored && !again.newly_stored,
+            "the same bytes are stored once"
+        );
+        assert_eq!(first.id, again.id);
+        assert_eq!(
+            (first.media_type, first.bytes),
+            (MediaType::Jpeg, JPEG.len() as u64)
+        );
+        let (media_type, bytes) = blobs.get("s1", &first.id).await.unwrap().unwrap();
+        assert_eq!((media_type, bytes.as_slice()), (MediaType::Jpeg, JPEG));
+        assert_eq!(
+            blobs.get("s2", &first.id).await.unwrap(),
+            None,
+            "namespaces are apart"
+        );
+        blobs.remove("s1", &first.id).await.unwrap();
+        assert_eq!(blobs.get("s1", &first.id).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn wrong_types_oversized_blobs_and_full_sessions_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = store(dir.path(), 16, 20);
+        assert_eq!(
+            blobs.put("s", b"GIF89a".to_vec()).await,
+            Err(BlobError::UnknownType)
+        );
+        let big = [JPEG, &[0u8; 20]].concat();
+        assert_eq!(
+            blobs.put("s", big).await,
+            Err(BlobError::TooLarge { limit_bytes: 16 })
+        );
+        blobs.put("s", JPEG.to_vec()).await.unwrap();
+        blobs.put("s", [JPEG, b"x"].concat()).await.unwrap();
+        let third = blobs.put("s", [JPEG, b"yy"].concat()).await;
+        assert_eq!(third, Err(BlobError::QuotaExceeded { limit_bytes: 20 }));
+        assert_eq!(
+            blobs.put("../etc", JPEG.to_vec()).await,
+            Err(BlobError::BadNamespace("../etc".into()))
+        );
+        let leftovers = std::fs::read_dir(dir.path().join("s")).unwrap().count();
+        assert_eq!(leftovers, 2, "refused blobs leave nothing behind");
+    }
+}

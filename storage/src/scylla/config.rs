@@ -1,0 +1,136 @@
+//! How the ScyllaDB backend connects: contact points, consistency levels, timeouts, and
+//! the `OLYMP_SCYLLA_*` environment variables that set them.
+
+use ::scylla::statement::{Consistency, SerialConsistency};
+
+/// Most contact points a configuration may list; the driver discovers the rest.
+pub const CONTACT_POINTS_MAX: usize = 64;
+
+/// Why a configuration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The node list is empty.
+    #[error("no ScyllaDB nodes are listed")]
+    NoNodes,
+    /// The node list is longer than `CONTACT_POINTS_MAX`.
+    #[error("{0} ScyllaDB nodes are listed, at most {CONTACT_POINTS_MAX} are allowed")]
+    TooManyNodes(usize),
+    /// A consistency level name is not one the backend accepts.
+    #[error("consistency {0:?} is not one of ONE, QUORUM, LOCAL_QUORUM, EACH_QUORUM, ALL")]
+    UnknownConsistency(String),
+}
+
+/// Connection settings of the ScyllaDB backend.
+#[derive(Clone, Debug)]
+pub struct ScyllaConfig {
+    /// Contact points as `host:port`; there is no default, so nothing is contacted unless
+    /// it is named.
+    pub nodes: Vec<String>,
+    /// Consistency of reads and writes; LOCAL_QUORUM unless set.
+    pub consistency: Consistency,
+    /// Consistency of the Paxos round of lightweight transactions and of serial reads.
+    pub serial_consistency: SerialConsistency,
+    /// Datacenter whose replicas are preferred; any when unset.
+    pub local_datacenter: Option<String>,
+    /// Client-side limit on one request, retries included.
+    pub request_timeout_ms: u64,
+    /// Limit on opening one connection.
+    pub connection_timeout_ms: u64,
+    /// Apply `storage/schema/olymp.cql` (every statement is `IF NOT EXISTS`) on connect.
+    pub create_schema: bool,
+}
+
+impl ScyllaConfig {
+    /// A configuration with the defaults and the given contact points.
+    pub fn new(nodes: Vec<String>) -> Result<Self, ConfigError> {
+        if nodes.is_empty() {
+            return Err(ConfigError::NoNodes);
+        }
+        if nodes.len() > CONTACT_POINTS_MAX {
+            return Err(ConfigError::TooManyNodes(nodes.len()));
+        }
+        Ok(Self {
+            nodes,
+            consistency: Consistency::LocalQuorum,
+            serial_consistency: SerialConsistency::LocalSerial,
+            local_datacenter: None,
+            request_timeout_ms: 5_000,
+            connection_timeout_ms: 5_000,
+            create_schema: true,
+        })
+    }
+
+    /// Parses a comma-separated node list such as `127.0.0.1:9042,127.0.0.2:9042`.
+    pub fn from_node_list(list: &str) -> Result<Self, ConfigError> {
+        let nodes = list
+            .split(',')
+            .map(str::trim)
+            .filter(|node| !node.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Self::new(nodes)
+    }
+
+    /// The configuration `OLYMP_SCYLLA_NODES` names, if it is set, with
+    /// `OLYMP_SCYLLA_CONSISTENCY` and `OLYMP_SCYLLA_DATACENTER` applied when present.
+    pub fn from_env() -> Option<Result<Self, ConfigError>> {
+        let nodes = std::env::var("OLYMP_SCYLLA_NODES").ok()?;
+        let build = || {
+            let mut config = Self::from_node_list(&nodes)?;
+            if let Ok(name) = std::env::var("OLYMP_SCYLLA_CONSISTENCY") {
+                config.consistency = parse_consistency(&name)?;
+            }
+            config.local_datacenter = std::env::var("OLYMP_SCYLLA_DATACENTER").ok();
+            Ok(config)
+        };
+        Some(build())
+    }
+}
+
+/// A consistency level by its CQL name, for writes and plain reads.
+pub fn parse_consistency(name: &str) -> Result<Consistency, ConfigError> {
+    match name.trim().to_ascii_uppercase().as_str() {
+        "ONE" => Ok(Consistency::One),
+        "QUORUM" => Ok(Consistency::Quorum),
+        "LOCAL_QUORUM" => Ok(Consistency::LocalQuorum),
+        "EACH_QUORUM" => Ok(Consistency::EachQuorum),
+        "ALL" => Ok(Consistency::All),
+        _ => Err(ConfigError::UnknownConsistency(name.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_list_is_split_on_commas_and_defaults_to_local_quorum() {
+        let config = ScyllaConfig::from_node_list(" 127.0.0.1:9042, 127.0.0.2:9042 ,").unwrap();
+        assert_eq!(config.nodes, ["127.0.0.1:9042", "127.0.0.2:9042"]);
+        assert_eq!(config.consistency, Consistency::LocalQuorum);
+        assert_eq!(config.serial_consistency, SerialConsistency::LocalSerial);
+    }
+
+    #[test]
+    fn empty_and_oversized_node_lists_are_refused() {
+        assert_eq!(
+            ScyllaConfig::from_node_list(" , ").unwrap_err(),
+            ConfigError::NoNodes
+        );
+        let many = vec!["127.0.0.1:9042".to_owned(); CONTACT_POINTS_MAX + 1];
+        assert_eq!(
+            ScyllaConfig::new(many).unwrap_err(),
+            ConfigError::TooManyNodes(CONTACT_POINTS_MAX + 1)
+        );
+    }
+
+    #[test]
+    fn consistency_names_are_read_case_blind_and_unknown_ones_refused() {
+        assert_eq!(parse_consistency("quorum"), Ok(Consistency::Quorum));
+        assert_eq!(parse_consistency("LOCAL_QUORUM"), Ok(Consistency::LocalQuorum));
+        assert!(matches!(
+            parse_consistency("SERIAL"),
+            Err(ConfigError::UnknownConsistency(_))
+        ));
+    }
+}

@@ -1,0 +1,96 @@
+//! Opening the ScyllaDB backend: a session with token-aware routing, the configured
+//! consistency and the retry policy, the schema when asked for, then every statement
+//! prepared. A store that opened has all its statements; none is prepared later.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::scylla::client::execution_profile::ExecutionProfile;
+use ::scylla::client::session::Session;
+use ::scylla::client::session_builder::SessionBuilder;
+use ::scylla::errors::{ExecutionError, NewSessionError, PrepareError};
+use ::scylla::policies::load_balancing::DefaultPolicy;
+
+use super::retry::OlympRetryPolicy;
+use super::{Inner, ScyllaConfig, ScyllaStore, Statements, schema};
+
+/// Why the backend could not open.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// No session could be opened to any contact point.
+    #[error("cannot open a session to {nodes:?}")]
+    Session {
+        nodes: Vec<String>,
+        source: NewSessionError,
+    },
+    /// A statement of `storage/schema/olymp.cql` failed.
+    #[error("schema statement failed: {statement}")]
+    Schema {
+        statement: String,
+        source: ExecutionError,
+    },
+    /// The cluster refused to prepare one of the backend's statements (usually: the schema
+    /// is missing or older than this build).
+    #[error("cannot prepare {statement}")]
+    Prepare {
+        statement: &'static str,
+        source: PrepareError,
+    },
+}
+
+impl ScyllaStore {
+    /// Connects, applies the schema if `config.create_schema`, and prepares every statement.
+    pub async fn connect(config: &ScyllaConfig) -> Result<Self, ConnectError> {
+        let session = open_session(config)
+            .await
+            .map_err(|source| ConnectError::Session {
+                nodes: config.nodes.clone(),
+                source,
+            })?;
+        if config.create_schema {
+            create_schema(&session).await?;
+        }
+        let statements = Statements::prepare(&session, config.serial_consistency)
+            .await
+            .map_err(|(statement, source)| ConnectError::Prepare { statement, source })?;
+        tracing::info!(nodes = ?config.nodes, "scylla store connected");
+        let inner = Inner {
+            session,
+            statements,
+        };
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+}
+
+async fn open_session(config: &ScyllaConfig) -> Result<Session, NewSessionError> {
+    let mut routing = DefaultPolicy::builder().token_aware(true);
+    if let Some(datacenter) = &config.local_datacenter {
+        routing = routing.prefer_datacenter(datacenter.clone());
+    }
+    let profile = ExecutionProfile::builder()
+        .consistency(config.consistency)
+        .serial_consistency(Some(config.serial_consistency))
+        .request_timeout(Some(Duration::from_millis(config.request_timeout_ms)))
+        .load_balancing_policy(routing.build())
+        .retry_policy(Arc::new(OlympRetryPolicy))
+        .build();
+    SessionBuilder::new()
+        .known_nodes(&config.nodes)
+        .connection_timeout(Duration::from_millis(config.connection_timeout_ms))
+        .default_execution_profile_handle(profile.into_handle())
+        .build()
+        .await
+}
+
+/// Applies the schema file statement by statement; each is `IF NOT EXISTS`, and the driver
+/// waits for schema agreement after each.
+async fn create_schema(session: &Session) -> Result<(), ConnectError> {
+    for statement in schema::statements(schema::SCHEMA_CQL) {
+        if let Err(source) = session.query_unpaged(statement.as_str(), ()).await {
+            return Err(ConnectError::Schema { statement, source });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! Storage integration tests: one binary, a module per concept.
+
+mod support {
+    pub mod memcached;
+}
+
+mod memcached;
