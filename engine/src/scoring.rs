@@ -188,4 +188,49 @@ mod tests {
         assert_eq!(score_answer(&q, &AnswerValue::Text("А".into())), 0);
         assert_eq!(score_answer(&q, &AnswerValue::Choice("А".into())), 1);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn labels(count: usize) -> Vec<String> {
+            (0..count).map(|i| format!("L{i}")).collect()
+        }
+
+        proptest! {
+            #[test]
+            fn the_key_itself_scores_full_and_nothing_scores_more(
+                count in 2..8usize, picks in proptest::collection::vec(0..8usize, 0..8),
+                points in 1..5u32, chosen in 0..8usize,
+            ) {
+                let right = labels(count);
+                let left: Vec<Choice> = labels(count).into_iter()
+                    .map(|label| Choice { label, text: String::new() }).collect();
+                let key: Vec<String> = right.iter().rev().cloned().collect();
+                let kind = QuestionKind::Matching {
+                    left: left.clone(),
+                    right: left.clone(),
+                    correct: key.clone(),
+                };
+                let q = question(kind, points);
+                let exact = AnswerValue::Pairs(right.iter().cloned().zip(key.iter().cloned()).collect());
+                prop_assert_eq!(score_answer(&q, &exact), points);
+                let any: BTreeMap<String, String> = picks.iter()
+                    .map(|p| (format!("L{}", p % count), format!("L{}", (p * 7) % count)))
+                    .collect();
+                prop_assert!(score_answer(&q, &AnswerValue::Pairs(any)) <= points);
+
+                let single = QuestionKind::SingleChoice {
+                    options: left.clone(),
+                    correct: right[chosen % count].clone(),
+                };
+                let q = question(single, points);
+                let pick = AnswerValue::Choice(right[(chosen + 1) % count].clone());
+                prop_assert_eq!(score_answer(&q, &pick), 0);
+                let hit = AnswerValue::Choice(right[chosen % count].clone());
+                prop_assert_eq!(score_answer(&q, &hit), points);
+            }
+        }
+    }
 }

@@ -472,4 +472,6 @@ fn server_violation(kind: ViolationKind, at_ms: u64, detail: String) -> SessionE
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
