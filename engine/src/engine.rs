@@ -274,6 +274,9 @@ impl Engine {
             .olympiad(olympiad_id)
             .await?
             .ok_or_else(|| EngineError::UnknownOlympiad(olympiad_id.to_owned()))?;
+        if now_ms() >= olympiad.closes_at_ms {
+            return Err(EngineError::Session(SessionError::WindowClosed));
+        }
         let paper_id = olympiad
             .paper_for(grade)
             .ok_or_else(|| EngineError::GradeNotOffered {
@@ -386,6 +389,13 @@ impl Engine {
     pub async fn detach(&self, session_id: &str, connection_id: u64) {
         if let Some(actor) = self.context.registry.actors_for(session_id) {
             let _ = actor.send_message(SessionMsg::Detach { connection_id });
+        }
+    }
+
+    /// A superseded connection proved alive: records a second live connection.
+    pub async fn second_connection_seen(&self, session_id: &str, connection_id: u64) {
+        if let Some(actor) = self.context.registry.actors_for(session_id) {
+            let _ = actor.send_message(SessionMsg::SecondConnectionSeen { connection_id });
         }
     }
 

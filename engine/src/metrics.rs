@@ -115,14 +115,5 @@ fn finish_label(reason: FinishReason) -> &'static str {
 }
 
 fn violation_label(kind: ViolationKind) -> &'static str {
-    match kind {
-        ViolationKind::FocusLost => "focus_lost",
-        ViolationKind::FullscreenExited => "fullscreen_exited",
-        ViolationKind::CameraStopped => "camera_stopped",
-        ViolationKind::ScreenShareStopped => "screen_share_stopped",
-        ViolationKind::CopyPaste => "copy_paste",
-        ViolationKind::SecondConnection => "second_connection",
-        ViolationKind::AddressChanged => "address_changed",
-        ViolationKind::ImplausiblyFast => "implausibly_fast",
-    }
+    kind.name()
 }

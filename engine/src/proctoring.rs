@@ -26,7 +26,27 @@ pub enum ViolationKind {
     ImplausiblyFast,
 }
 
+impl std::fmt::Display for ViolationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl ViolationKind {
+    /// The kind's wire and metric name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::FocusLost => "focus_lost",
+            Self::FullscreenExited => "fullscreen_exited",
+            Self::CameraStopped => "camera_stopped",
+            Self::ScreenShareStopped => "screen_share_stopped",
+            Self::CopyPaste => "copy_paste",
+            Self::SecondConnection => "second_connection",
+            Self::AddressChanged => "address_changed",
+            Self::ImplausiblyFast => "implausibly_fast",
+        }
+    }
+
     /// Whether only the server can report this kind; clients may not claim these.
     pub fn is_server_observed(self) -> bool {
         matches!(

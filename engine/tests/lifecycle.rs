@@ -202,7 +202,7 @@ async fn finished_idle_session_is_passivated_and_rebuilt_on_demand() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn second_live_connection_is_recorded_and_the_first_is_superseded() {
+async fn a_resume_supersedes_and_a_live_second_connection_is_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine_with_olympiad(dir.path(), 600).await;
     let session = engine
@@ -220,5 +220,15 @@ async fn second_live_connection_is_recorded_and_the_first_is_superseded() {
     let results = engine.results(OLYMPIAD).await.unwrap();
     let kinds: Vec<_> = results[0].violations.keys().copied().collect();
     use engine::proctoring::ViolationKind::*;
+    assert_eq!(
+        kinds,
+        vec![AddressChanged],
+        "a resume alone proves no second device"
+    );
+    // The gateway found connection 1 still answering pings.
+    engine.second_connection_seen(&session, 1).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let results = engine.results(OLYMPIAD).await.unwrap();
+    let kinds: Vec<_> = results[0].violations.keys().copied().collect();
     assert_eq!(kinds, vec![SecondConnection, AddressChanged]);
 }

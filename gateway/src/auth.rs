@@ -21,6 +21,17 @@ pub enum Role {
     Operator,
 }
 
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Participant => "participant",
+            Self::Proctor => "proctor",
+            Self::Admin => "admin",
+            Self::Operator => "operator",
+        })
+    }
+}
+
 /// What a token says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -44,7 +55,7 @@ pub enum AuthError {
     BadSignature,
     #[error("token has expired")]
     Expired,
-    #[error("role {role:?} may not do this")]
+    #[error("role {role} may not do this")]
     Forbidden { role: Role },
 }
 

@@ -86,6 +86,17 @@ fn body<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Sequences start at 1: 0 is what a client that forgot to number sends.
+fn positive_seq(kind: &'static str, seq: u64) -> Result<(), FrameError> {
+    if seq == 0 {
+        return Err(FrameError::Invalid {
+            kind,
+            reason: "seq must be 1 or more".into(),
+        });
+    }
+    Ok(())
+}
+
 impl ClientFrame {
     /// Parses a text frame: JSON object, then version, then type, then the type's fields.
     pub fn parse(text: &str) -> Result<Self, FrameError> {
@@ -116,16 +127,20 @@ impl ClientFrame {
             "resume" => {
                 body::<ResumeBody>("resume", value).map(|b| Self::Resume { ticket: b.ticket })
             }
-            "answer" => body::<AnswerBody>("answer", value).map(|b| Self::Answer {
-                seq: b.seq,
-                question: b.question,
-                value: b.value,
-            }),
-            "proctor" => body::<ProctorBody>("proctor", value).map(|b| Self::Proctor {
-                seq: b.seq,
-                kind: b.kind,
-                detail: b.detail.chars().take(PROCTOR_DETAIL_MAX_CHARS).collect(),
-            }),
+            "answer" => body::<AnswerBody>("answer", value)
+                .and_then(|b| positive_seq("answer", b.seq).map(|()| b))
+                .map(|b| Self::Answer {
+                    seq: b.seq,
+                    question: b.question,
+                    value: b.value,
+                }),
+            "proctor" => body::<ProctorBody>("proctor", value)
+                .and_then(|b| positive_seq("proctor", b.seq).map(|()| b))
+                .map(|b| Self::Proctor {
+                    seq: b.seq,
+                    kind: b.kind,
+                    detail: b.detail.chars().take(PROCTOR_DETAIL_MAX_CHARS).collect(),
+                }),
             "submit" => Ok(Self::Submit),
             "ping" => Ok(Self::Ping),
             _ => Err(FrameError::UnknownType(kind.chars().take(40).collect())),

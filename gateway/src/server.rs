@@ -28,6 +28,9 @@ pub struct ServeConfig {
     pub session: SessionConfig,
     pub ws_limits: WsLimits,
     pub store: EmbeddedConfig,
+    /// The WebSocket URL to give clients, when they reach the node through a proxy or a
+    /// name; by default derived from the WebSocket listener's address.
+    pub public_ws_url: Option<String>,
     /// Caps of the evidence store (per file, per session).
     pub evidence: FsBlobLimits,
     /// Evidence uploads handled at once; more are refused with `busy`.
@@ -41,6 +44,7 @@ impl ServeConfig {
         let data_dir = data_dir.into();
         Self {
             store: EmbeddedConfig::new(data_dir.join("store")),
+            public_ws_url: None,
             evidence: FsBlobLimits::default(),
             concurrent_uploads: 32,
             memcached: Vec::new(),
@@ -141,7 +145,11 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
         origins.push(format!("http://localhost:{}", http_addr.port()));
     }
     origins.extend(config.allowed_origins.iter().cloned());
-    let ws_url = format!("ws://{ws_addr}/ws");
+    let ws_url = match &config.public_ws_url {
+        Some(url) => url.clone(),
+        None if ws_addr.ip().is_unspecified() => format!("ws://{{host}}:{}/ws", ws_addr.port()),
+        None => format!("ws://{ws_addr}/ws"),
+    };
     let evidence = FsBlobStore::new(config.data_dir.join("evidence"), config.evidence);
     let gateway = Arc::new(Gateway::new(
         engine.clone(),

@@ -16,7 +16,9 @@ pub struct Gateway {
     pub ws_limits: WsLimits,
     /// Browser origins allowed to open the WebSocket (exact match, e.g. `http://host:8080`).
     pub allowed_origins: Vec<String>,
-    /// The WebSocket URL clients are told to connect to.
+    /// The WebSocket URL clients are told to connect to. A listener bound to every
+    /// interface has no single address: its URL is `ws://{host}:{port}/ws`, the host being
+    /// the one the client reached HTTP on (see `ws_url_for`).
     pub ws_url: String,
     pub evidence: Evidence,
     connection_ids: AtomicU64,
@@ -60,6 +62,22 @@ impl Gateway {
 
     pub fn next_connection_id(&self) -> u64 {
         self.connection_ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The WebSocket URL for a client that sent this HTTP `Host` header.
+    pub fn ws_url_for(&self, host_header: Option<&str>) -> String {
+        let Some(rest) = self.ws_url.strip_prefix("ws://{host}") else {
+            return self.ws_url.clone();
+        };
+        let host = host_header
+            .map(|h| h.rsplit_once(':').map_or(h, |(host, _)| host))
+            .filter(|h| {
+                !h.is_empty()
+                    && h.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ".-[]:".contains(c))
+            })
+            .unwrap_or("localhost");
+        format!("ws://{host}{rest}")
     }
 
     pub fn origin_allowed(&self, origin: &str) -> bool {

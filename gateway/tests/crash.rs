@@ -101,16 +101,23 @@ async fn answer_until_killed(ws: SocketAddr, seen: Arc<Mutex<Seen>>) {
             let id = question["id"].as_str().unwrap().to_owned();
             let frame =
                 json!({"v": 1, "type": "answer", "seq": seq, "question": id, "value": value});
-            if client.socket_send(frame).await.is_err() {
-                return;
-            }
-            // Pushes (the fast-answer warning, say) may come before the reply.
             let reply = loop {
-                match client.try_next().await {
-                    Some(frame) if frame["seq"] == seq => break frame,
-                    Some(_) => continue,
-                    None => return,
+                if client.socket_send(frame.clone()).await.is_err() {
+                    return;
                 }
+                // Pushes (the fast-answer warning, say) may come before the reply.
+                let reply = loop {
+                    match client.try_next().await {
+                        Some(frame) if frame["seq"] == seq => break frame,
+                        Some(_) => continue,
+                        None => return,
+                    }
+                };
+                // Over the frame rate: the frame was dropped; send it again a bit later.
+                if reply["code"] != "rate_limited" {
+                    break reply;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             };
             assert_eq!(reply["type"], "ack", "{reply}");
             let mut seen = seen.lock().await;

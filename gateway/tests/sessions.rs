@@ -137,3 +137,54 @@ async fn connected_client_is_told_when_the_deadline_submits_its_exam() {
     assert_eq!(pushed["summary"]["status"], "expired");
     node.server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_before_start_shows_no_questions_and_an_unknown_session_is_closed() {
+    let node = node(600).await;
+    let ws = node.server.ws_addr;
+    let (_, ticket) = register(node.server.http_addr, "Ақжол").await;
+    let (_, state) = Client::resume(ws, &ticket).await;
+    assert_eq!(state["status"], "not_started");
+    assert_eq!(
+        state["questions"],
+        json!([]),
+        "no question before the start"
+    );
+
+    let claims = gateway::auth::Claims {
+        role: gateway::auth::Role::Participant,
+        sub: "ghost".into(),
+        session: Some("no-such-session".into()),
+        exp_ms: engine::clock::now_ms() + 60_000,
+    };
+    let mut client = Client::connect(ws).await;
+    let ticket = node.server.signer.sign(&claims);
+    client
+        .send(json!({"v": 1, "type": "resume", "ticket": ticket}))
+        .await;
+    assert_eq!(client.next().await["code"], "unknown_session");
+    assert_eq!(client.close_code().await, Some(4404));
+    node.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_resent_under_an_older_unapplied_seq_is_saved_not_just_acknowledged() {
+    let node = node(600).await;
+    let ws = node.server.ws_addr;
+    let (_, ticket) = participant(&node, "Зарина").await;
+    let (mut client, _) = Client::resume(ws, &ticket).await;
+    let refused = client.answer(1, "q1", json!({"choice": "Ж"})).await;
+    assert_eq!(refused["code"], "invalid_answer");
+    assert_eq!(
+        client.answer(2, "q2", json!({"choice": "А"})).await["type"],
+        "ack"
+    );
+    // The client fixes answer 1 and resends it under its old number.
+    assert_eq!(
+        client.answer(1, "q1", json!({"choice": "Б"})).await["type"],
+        "ack"
+    );
+    let (_, state) = Client::resume(ws, &ticket).await;
+    assert_eq!(state["answers"]["q1"], json!({"choice": "Б"}));
+    node.server.stop().await;
+}

@@ -190,8 +190,9 @@ pub struct Report {
     pub submit_p99_ms: f64,
     pub duration_s: f64,
     pub answers_per_s: f64,
-    /// Per-period samples, for the plot and the JSON file (not the one-line summary).
-    #[serde(skip)]
+    /// Per-period samples, for the plot and the JSON file (left out of one-line
+    /// summaries by emptying it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<crate::timeline::Sample>,
 }
 

@@ -118,7 +118,8 @@ async fn drive_one(
     loop {
         if let Pace::Think { mean_ms } = plan.pace {
             let think = ThinkTime::Exponential { mean_ms }.sample_ms((0, mean_ms * 20));
-            tokio::time::sleep(Duration::from_millis(think)).await;
+            let wake = tokio::time::Instant::now() + Duration::from_millis(think);
+            tokio::time::sleep_until(wake.min(until)).await;
         }
         if tokio::time::Instant::now() >= until {
             break;
@@ -185,5 +186,37 @@ async fn round_trip(
         } else {
             Ok(sent.elapsed())
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::echo_server::{self, EchoBuffers};
+    use crate::fleet;
+    use crate::source::Sources;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn round_trips_from_spread_sources_to_an_echo_server_all_come_back() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/", listener.local_addr().unwrap());
+        let server = tokio::spawn(echo_server::serve(listener, EchoBuffers::Tuned));
+        let (mut fleet, connected) =
+            fleet::echo(&url, 0, 20, Sources::new(4), Duration::ZERO).await;
+        assert_eq!((connected.errors, fleet.connected()), (0, 20));
+        let plan = RoundTrips {
+            duration: Duration::from_millis(300),
+            pace: Pace::ClosedLoop,
+            reply_timeout: Duration::from_secs(5),
+            sample_period: Duration::from_millis(100),
+        };
+        let frames = Arc::new(Frames::for_questions(&[]));
+        let report = drive(&mut fleet, frames, plan).await;
+        assert!(report.answers_acked > 20);
+        assert_eq!(report.answers_acked, report.answers_sent);
+        assert_eq!((report.answers_lost, report.errors), (0, 0));
+        assert!(!report.timeline.is_empty());
+        fleet.close().await;
+        server.abort();
     }
 }

@@ -11,6 +11,8 @@ pub mod embedded;
 pub mod event_store;
 pub mod lease;
 mod metrics;
+#[cfg(feature = "scylla")]
+pub mod scylla;
 
 pub use codec::{CodecError, decode, encode};
 pub use document_store::{DocumentStore, DocumentWrite};

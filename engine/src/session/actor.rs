@@ -43,6 +43,9 @@ pub enum SessionMsg {
     },
     /// From the gateway: the connection closed.
     Detach { connection_id: u64 },
+    /// From the gateway: a superseded connection proved alive (it answered a ping), so two
+    /// connections were live at once.
+    SecondConnectionSeen { connection_id: u64 },
     /// From the gateway: save an answer. Answered on `reply_to` with `Ack` or `Refused`.
     Answer {
         connection_id: u64,
@@ -181,6 +184,9 @@ impl Actor for SessionActor {
             SessionMsg::Start(reply) => state.start(&myself, reply).await,
             SessionMsg::Attach { connection, reply } => state.attach(connection, reply).await,
             SessionMsg::Detach { connection_id } => state.detach(&myself, connection_id),
+            SessionMsg::SecondConnectionSeen { connection_id } => {
+                state.second_connection_seen(connection_id).await
+            }
             SessionMsg::Answer {
                 connection_id,
                 seq,
@@ -223,9 +229,9 @@ impl Actor for SessionActor {
 }
 
 /// Sends a push without waiting; a full queue means the connection cannot keep up, and
-/// it is better resumed than blocked on.
+/// it is better resumed than blocked on (the connection is told to close).
 fn push(outbound: &Outbound, message: Push) -> bool {
-    outbound.try_send(message).is_ok()
+    outbound.push(message)
 }
 
 impl SessionActorState {
@@ -341,7 +347,7 @@ impl SessionActorState {
         let now = now_ms();
         self.last_activity_ms = now;
         self.expire_if_due().await;
-        let observed = self.observe_resume(&connection, now);
+        let observed = self.observe_resume(&connection);
         let events = observed
             .into_iter()
             .flat_map(|(kind, detail)| {
@@ -363,18 +369,10 @@ impl SessionActorState {
         let _ = reply.send(Ok(self.snapshot(now)));
     }
 
-    /// What the server sees on a resume: another live connection, another address.
-    fn observe_resume(&self, connection: &Connection, now: u64) -> Vec<(ViolationKind, String)> {
+    /// What the server sees on a resume: another address. (A second live connection is
+    /// reported by the gateway, which can tell a live socket from a dead one.)
+    fn observe_resume(&self, connection: &Connection) -> Vec<(ViolationKind, String)> {
         let mut seen = Vec::new();
-        if let Some(previous) = &self.attached {
-            let window = self.context.config.second_connection_window_ms;
-            if now.saturating_sub(previous.last_active_ms) < window {
-                seen.push((
-                    ViolationKind::SecondConnection,
-                    "resumed while another connection was live".to_owned(),
-                ));
-            }
-        }
         if let Some(address) = &self.last_address
             && *address != connection.address
         {
@@ -386,12 +384,18 @@ impl SessionActorState {
         seen
     }
 
+    /// The participant's view. Questions are shown only once the session has started.
     fn snapshot(&self, now: u64) -> Snapshot {
+        let started = self.session.status() != Status::NotStarted;
         Snapshot {
             session_id: self.session_id.clone(),
             olympiad_title: self.olympiad.title.clone(),
             status: self.session.status(),
-            questions: self.paper.public_questions(),
+            questions: if started {
+                self.paper.public_questions()
+            } else {
+                Vec::new()
+            },
             answers: self
                 .session
                 .answers
@@ -403,6 +407,20 @@ impl SessionActorState {
             started_at_ms: self.session.started_at_ms,
             deadline_ms: self.session.deadline_ms(),
             summary: self.summary(),
+        }
+    }
+
+    /// The gateway found the superseded connection still alive: two live connections.
+    async fn second_connection_seen(&mut self, connection_id: u64) {
+        let detail = format!("connection {connection_id} was still live when another resumed");
+        let policy = self.olympiad.proctoring;
+        let kind = ViolationKind::SecondConnection;
+        let events = self
+            .session
+            .decide_server_violation(now_ms(), kind, detail, &policy);
+        if self.persist(events).await.is_err() {
+            let session_id = &self.session_id;
+            tracing::warn!(%session_id, "second-connection violation not stored");
         }
     }
 
@@ -472,10 +490,13 @@ impl SessionActorState {
         decision: Result<Decision, SessionError>,
         reply_to: &Outbound,
     ) {
-        let weight_before = self.session.violation_weight;
+        let mut recorded = None;
         let outcome = match decision {
             Ok(Decision::Duplicate) => Ok(()),
-            Ok(Decision::Append(events)) => self.persist(events).await,
+            Ok(Decision::Append(events)) => {
+                recorded = violation_in(&events);
+                self.persist(events).await
+            }
             Err(SessionError::DeadlinePassed) => {
                 self.expire_if_due().await;
                 Err(SessionError::DeadlinePassed)
@@ -492,19 +513,22 @@ impl SessionActorState {
                 error,
             },
         };
+        let stored = matches!(reply, Push::Ack { .. });
         push(reply_to, reply);
-        self.warn_if_policy_says(weight_before, reply_to);
+        if let (true, Some(kind)) = (stored, recorded) {
+            self.warn_if_policy_says(kind, reply_to);
+        }
     }
 
-    fn warn_if_policy_says(&self, weight_before: u32, reply_to: &Outbound) {
-        if self.session.violation_weight == weight_before || self.session.status().is_finished() {
+    /// Warns about the violation of `kind` just stored, if the policy's threshold is met.
+    fn warn_if_policy_says(&self, kind: ViolationKind, reply_to: &Outbound) {
+        if self.session.status().is_finished() {
             return;
         }
         let policy = self.olympiad.proctoring;
         let warns =
             policy.warn_at_weight > 0 && self.session.violation_weight >= policy.warn_at_weight;
-        let latest = self.session.violations.keys().copied().next_back();
-        if let (true, Some(kind)) = (warns, latest) {
+        if warns {
             push(
                 reply_to,
                 Push::ProctorWarning {
@@ -662,4 +686,12 @@ impl SessionActorState {
             myself.stop(Some("passivated".into()));
         }
     }
+}
+
+/// The kind of the violation among a decision's events, if any.
+fn violation_in(events: &[SessionEvent]) -> Option<ViolationKind> {
+    events.iter().rev().find_map(|event| match event {
+        SessionEvent::ViolationRecorded { kind, .. } => Some(*kind),
+        _ => None,
+    })
 }

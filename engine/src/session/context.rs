@@ -21,16 +21,12 @@ use crate::domain::paper::Paper;
 pub struct SessionConfig {
     /// A finished session with no connection stops its actor after this long.
     pub passivate_after_ms: u64,
-    /// A resume while another connection sent something within this window counts as a
-    /// second live connection.
-    pub second_connection_window_ms: u64,
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
         Self {
             passivate_after_ms: 60_000,
-            second_connection_window_ms: 30_000,
         }
     }
 }

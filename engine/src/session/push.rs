@@ -3,20 +3,59 @@
 //! turns them into wire frames.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use super::state::{SessionError, Status, Summary};
 use crate::domain::answer::AnswerValue;
 use crate::domain::question::PublicQuestion;
 use crate::proctoring::ViolationKind;
 
-/// Capacity of a connection's outbound queue; when full the session drops the connection
-/// (it can resume and resend, since every command is idempotent).
+/// Capacity of a connection's outbound queue. When it is full the push is dropped and the
+/// connection is told to close: a client that cannot keep up resumes and resends, which is
+/// safe because every command is idempotent.
 pub const OUTBOUND_CAPACITY: usize = 64;
 
 /// A connection's outbound queue, as the session holds it.
-pub type Outbound = mpsc::Sender<Push>;
+#[derive(Clone, Debug)]
+pub struct Outbound {
+    sender: mpsc::Sender<Push>,
+    overflowed: Arc<Notify>,
+}
+
+/// The connection's end of its outbound queue.
+#[derive(Debug)]
+pub struct Inbound {
+    pub receiver: mpsc::Receiver<Push>,
+    /// Notified when a push was dropped because the queue was full.
+    pub overflowed: Arc<Notify>,
+}
+
+impl Outbound {
+    /// A bounded queue of `OUTBOUND_CAPACITY` pushes.
+    pub fn channel() -> (Self, Inbound) {
+        let (sender, receiver) = mpsc::channel(OUTBOUND_CAPACITY);
+        let overflowed = Arc::new(Notify::new());
+        let inbound = Inbound {
+            receiver,
+            overflowed: Arc::clone(&overflowed),
+        };
+        (Self { sender, overflowed }, inbound)
+    }
+
+    /// Queues a push without waiting. A full queue drops it and tells the connection.
+    pub fn push(&self, push: Push) -> bool {
+        match self.sender.try_send(push) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.overflowed.notify_one();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
 
 /// One message from a session to a connection.
 #[derive(Clone, Debug, PartialEq)]

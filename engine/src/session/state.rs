@@ -25,6 +25,18 @@ pub enum Status {
     Terminated,
 }
 
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::NotStarted => "not started",
+            Self::InProgress => "in progress",
+            Self::Submitted => "submitted",
+            Self::Expired => "expired",
+            Self::Terminated => "terminated",
+        })
+    }
+}
+
 impl Status {
     pub fn is_finished(self) -> bool {
         matches!(self, Self::Submitted | Self::Expired | Self::Terminated)
@@ -44,7 +56,7 @@ impl Status {
 pub enum SessionError {
     #[error("session has not started")]
     NotStarted,
-    #[error("session is {0:?} and accepts no more changes")]
+    #[error("session is {0} and accepts no more changes")]
     Closed(Status),
     #[error("the deadline has passed")]
     DeadlinePassed,
@@ -56,7 +68,7 @@ pub enum SessionError {
     UnknownQuestion(String),
     #[error(transparent)]
     InvalidAnswer(#[from] InvalidAnswer),
-    #[error("{0:?} is observed by the server and cannot be reported by a client")]
+    #[error("{0} is observed by the server and cannot be reported by a client")]
     ServerOnlyViolation(ViolationKind),
     #[error("storage is unavailable; nothing was saved")]
     StorageUnavailable,
@@ -98,7 +110,8 @@ pub struct NewEvidence {
 /// The outcome of deciding a command that carries a client sequence.
 #[derive(Debug, PartialEq)]
 pub enum Decision {
-    /// Already applied under this or a later sequence: acknowledge again, store nothing.
+    /// Already applied, or overtaken by a later answer to the same question: acknowledge
+    /// again, store nothing.
     Duplicate,
     /// Store these events, then acknowledge.
     Append(Vec<SessionEvent>),
@@ -115,8 +128,11 @@ pub struct SessionState {
     extra_s: u64,
     /// Current answer per question id.
     pub answers: BTreeMap<String, SavedAnswer>,
-    /// Highest client sequence applied; anything at or below it is a duplicate.
+    /// Highest client sequence applied; clients continue numbering after it.
     pub last_client_seq: u64,
+    /// Every client sequence applied. A command whose sequence is here is a retry:
+    /// acknowledged again, stored never.
+    pub applied_seqs: BTreeSet<u64>,
     /// Sequence of the last stored event; the next event gets this plus one.
     pub last_event_seq: u64,
     pub finished_at_ms: Option<u64>,
@@ -189,19 +205,23 @@ impl SessionState {
                 at_ms,
             } => {
                 self.last_client_seq = self.last_client_seq.max(*client_seq);
+                self.applied_seqs.insert(*client_seq);
                 let saved = SavedAnswer {
                     value: value.clone(),
                     client_seq: *client_seq,
                     at_ms: *at_ms,
                 };
-                self.answers.insert(question_id.clone(), saved);
-                self.note_answer_time(*at_ms);
+                // Only first answers count for pace: changing one's mind is not speed.
+                if self.answers.insert(question_id.clone(), saved).is_none() {
+                    self.note_answer_time(*at_ms);
+                }
             }
             SessionEvent::ViolationRecorded {
                 client_seq, kind, ..
             } => {
                 if let Some(seq) = client_seq {
                     self.last_client_seq = self.last_client_seq.max(*seq);
+                    self.applied_seqs.insert(*seq);
                     self.reported_seqs.insert(*seq);
                 }
                 *self.violations.entry(*kind).or_default() += 1;
@@ -279,8 +299,10 @@ impl SessionState {
         }))
     }
 
-    /// Save an answer. A sequence at or below the last applied one is a duplicate, even
-    /// after the session closed, so that a retry of an acknowledged answer is acknowledged.
+    /// Save an answer. An applied sequence is a retry (acknowledged again even after the
+    /// session closed); an answer older than the one saved for its question is stale
+    /// (acknowledged, not stored); any other sequence is applied, even below the highest,
+    /// so that an answer resent after a refusal is never acknowledged unsaved.
     pub fn decide_answer(
         &self,
         now_ms: u64,
@@ -290,7 +312,7 @@ impl SessionState {
         paper: &Paper,
         policy: &ProctoringPolicy,
     ) -> Result<Decision, SessionError> {
-        if client_seq <= self.last_client_seq {
+        if self.applied_seqs.contains(&client_seq) {
             return Ok(Decision::Duplicate);
         }
         self.require_open(now_ms)?;
@@ -298,6 +320,10 @@ impl SessionState {
             .question(question_id)
             .ok_or_else(|| SessionError::UnknownQuestion(question_id.to_owned()))?;
         value.check_fits(&question.kind)?;
+        let saved_seq = self.answers.get(question_id).map(|saved| saved.client_seq);
+        if saved_seq.is_some_and(|saved| saved > client_seq) {
+            return Ok(Decision::Duplicate);
+        }
         let saved = SessionEvent::AnswerSaved {
             client_seq,
             question_id: question_id.to_owned(),
@@ -338,7 +364,7 @@ impl SessionState {
         detail: String,
         policy: &ProctoringPolicy,
     ) -> Result<Decision, SessionError> {
-        if client_seq <= self.last_client_seq {
+        if self.applied_seqs.contains(&client_seq) {
             return Ok(Decision::Duplicate);
         }
         if kind.is_server_observed() {

@@ -13,9 +13,8 @@ use engine::domain::question::{Choice, Question, QuestionKind};
 use engine::proctoring::ProctoringPolicy;
 use engine::session::actor::Connection;
 use engine::session::context::SessionConfig;
-use engine::session::push::{OUTBOUND_CAPACITY, Push};
+use engine::session::push::{Inbound, Outbound, Push};
 use storage::{EmbeddedConfig, EmbeddedStore};
-use tokio::sync::mpsc;
 
 pub const OLYMPIAD: &str = "math-9";
 
@@ -68,7 +67,6 @@ pub async fn open_engine(dir: &Path) -> Engine {
     let store = EmbeddedStore::open(EmbeddedConfig::new(dir)).unwrap();
     let config = SessionConfig {
         passivate_after_ms: 200,
-        second_connection_window_ms: 30_000,
     };
     Engine::start(Arc::new(store.clone()), Arc::new(store), config)
         .await
@@ -86,8 +84,8 @@ pub async fn engine_with_olympiad(dir: &Path, duration_s: u64) -> Engine {
 }
 
 /// A fake connection: its id, and the receiving end of its outbound queue.
-pub fn connection(id: u64) -> (Connection, mpsc::Receiver<Push>) {
-    let (outbound, inbound) = mpsc::channel(OUTBOUND_CAPACITY);
+pub fn connection(id: u64) -> (Connection, Inbound) {
+    let (outbound, inbound) = Outbound::channel();
     (
         Connection {
             id,
@@ -98,8 +96,8 @@ pub fn connection(id: u64) -> (Connection, mpsc::Receiver<Push>) {
     )
 }
 
-pub async fn next(inbound: &mut mpsc::Receiver<Push>) -> Push {
-    tokio::time::timeout(Duration::from_secs(10), inbound.recv())
+pub async fn next(inbound: &mut Inbound) -> Push {
+    tokio::time::timeout(Duration::from_secs(10), inbound.receiver.recv())
         .await
         .expect("a push within 10 s")
         .expect("queue open")

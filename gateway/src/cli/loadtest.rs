@@ -71,11 +71,12 @@ fn finish(
     title: &str,
 ) -> anyhow::Result<ExitCode> {
     report.print_summary();
-    let line = serde_json::to_string(report)?;
+    let line = serde_json::to_string(&Report {
+        timeline: Vec::new(),
+        ..report.clone()
+    })?;
     if let Some(path) = json {
-        let mut full = serde_json::to_value(report)?;
-        full["timeline"] = serde_json::to_value(&report.timeline)?;
-        let text = serde_json::to_string_pretty(&full)?;
+        let text = serde_json::to_string_pretty(report)?;
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = plot {

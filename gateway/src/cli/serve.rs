@@ -21,6 +21,9 @@ pub struct ServeArgs {
     /// Another browser origin allowed to open the WebSocket (repeatable).
     #[arg(long = "allowed-origin")]
     allowed_origins: Vec<String>,
+    /// The WebSocket URL to give clients (behind a proxy, say); by default the listener's.
+    #[arg(long, env = "OLYMP_PUBLIC_WS_URL")]
+    public_ws_url: Option<String>,
     /// HTTP worker threads.
     #[arg(long, default_value_t = 2)]
     http_workers: usize,
@@ -34,6 +37,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = ServeConfig::new(&args.data_dir, args.http, args.ws);
     config.allowed_origins = args.allowed_origins;
     config.http_workers = args.http_workers;
+    config.public_ws_url = args.public_ws_url;
     config.memcached = args.memcached;
     let runtime = super::engine_runtime("olymp-engine")?;
     runtime.block_on(async move {

@@ -2,17 +2,18 @@
 //! security policy that lets it talk only to this server (exam images on outside hosts
 //! are shown as links, never loaded).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::state::Gateway;
 
 const EXAM_PAGE: &str = include_str!("../../web/exam.html");
 
-pub async fn exam_page(gateway: web::Data<Gateway>) -> HttpResponse {
+pub async fn exam_page(gateway: web::Data<Gateway>, request: HttpRequest) -> HttpResponse {
+    let ws_url = gateway.ws_url_for(super::public::host_header(&request));
     let policy = format!(
         "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
          img-src 'self' data:; connect-src 'self' {}; base-uri 'none'; form-action 'none'",
-        ws_origin(&gateway.ws_url)
+        ws_origin(&ws_url)
     );
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")

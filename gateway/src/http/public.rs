@@ -129,6 +129,11 @@ struct Started {
     ws_url: String,
 }
 
+/// The `Host` header a client reached this server with.
+pub fn host_header(request: &HttpRequest) -> Option<&str> {
+    request.headers().get("host")?.to_str().ok()
+}
+
 pub async fn start_session(
     gateway: web::Data<Gateway>,
     request: HttpRequest,
@@ -138,6 +143,6 @@ pub async fn start_session(
     let view = gateway.engine.start_session(&session_id).await?;
     Ok(HttpResponse::Ok().json(Started {
         view,
-        ws_url: gateway.ws_url.clone(),
+        ws_url: gateway.ws_url_for(host_header(&request)),
     }))
 }

@@ -59,6 +59,11 @@ fn bad_frames_are_named() {
         ClientFrame::parse(missing_seq),
         Err(FrameError::Invalid { kind: "answer", .. })
     ));
+    let zero = r#"{"v":1,"type":"answer","seq":0,"question":"q1","value":{"choice":"А"}}"#;
+    assert!(matches!(
+        ClientFrame::parse(zero),
+        Err(FrameError::Invalid { kind: "answer", .. })
+    ));
     let bad_kind = r#"{"v":1,"type":"proctor","seq":1,"kind":"sneezed"}"#;
     assert!(matches!(
         ClientFrame::parse(bad_kind),

@@ -11,11 +11,10 @@ use std::time::Instant;
 
 use engine::clock::now_ms;
 use engine::session::actor::Connection;
-use engine::session::push::{OUTBOUND_CAPACITY, Push};
+use engine::session::push::{Outbound, Push};
 use futures_util::{SinkExt, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -26,6 +25,7 @@ use crate::auth::{AuthError, Role};
 use crate::errors;
 use crate::protocol::{self, ClientFrame, ErrorFrame, FrameError, ServerFrame};
 use crate::state::Gateway;
+use engine::session::state::SessionError;
 
 /// Close codes of this protocol (4000–4999 are the application's).
 pub mod close_code {
@@ -37,9 +37,19 @@ pub mod close_code {
     pub const SUPERSEDED: u16 = 4409;
     /// The client stopped answering pings.
     pub const HEARTBEAT_LOST: u16 = 4410;
+    /// The resumed session does not exist.
+    pub const UNKNOWN_SESSION: u16 = 4404;
+    /// The server cannot serve this connection now (a full outbound queue, a busy or
+    /// failing store): resume again shortly. The standard "try again later".
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// The client closed; the standard "normal closure".
+    pub const NORMAL: u16 = 1000;
 }
 
 type Socket = WebSocketStream<TcpStream>;
+
+/// How long a superseded connection has to answer a ping to count as live.
+const SUPERSEDED_PING_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// What the loop does after a step.
 enum Flow {
@@ -55,7 +65,7 @@ struct ConnectionState {
     gateway: Arc<Gateway>,
     /// Set by a successful `resume`.
     session_id: Option<String>,
-    outbound: mpsc::Sender<Push>,
+    outbound: Outbound,
     in_flight: usize,
     limiter: DefaultDirectRateLimiter,
     last_heard: Instant,
@@ -64,7 +74,7 @@ struct ConnectionState {
 /// Runs a connection until it closes.
 pub(super) async fn run(mut socket: Socket, peer: SocketAddr, gateway: Arc<Gateway>) {
     CONNECTIONS.inc();
-    let (outbound, mut inbound) = mpsc::channel(OUTBOUND_CAPACITY);
+    let (outbound, mut inbound) = Outbound::channel();
     let limits = gateway.ws_limits.clone();
     let per_second = NonZeroU32::new(limits.frames_per_second.max(1)).expect("at least 1");
     let burst = NonZeroU32::new(limits.frame_burst.max(1)).expect("at least 1");
@@ -84,7 +94,11 @@ pub(super) async fn run(mut socket: Socket, peer: SocketAddr, gateway: Arc<Gatew
     let flow = loop {
         let step = tokio::select! {
             frame = socket.next() => state.on_socket(&mut socket, frame).await,
-            Some(push) = inbound.recv() => state.on_push(&mut socket, push).await,
+            Some(push) = inbound.receiver.recv() => state.on_push(&mut socket, push).await,
+            _ = inbound.overflowed.notified() => {
+                metrics::refused("too_slow");
+                Flow::Close(close_code::TRY_AGAIN_LATER, "too_slow")
+            }
             _ = heartbeat.tick() => state.on_heartbeat(&mut socket).await,
             _ = tokio::time::sleep_until(resume_by), if state.session_id.is_none() => {
                 Flow::Close(close_code::RESUME_TIMEOUT, "resume_timeout")
@@ -136,7 +150,7 @@ impl ConnectionState {
                 self.refuse(socket, errors::frame_error_frame(&FrameError::Binary))
                     .await
             }
-            Some(Ok(Message::Close(_))) => Flow::Gone,
+            Some(Ok(Message::Close(_))) => Flow::Close(close_code::NORMAL, "closed"),
             Some(Ok(_)) => Flow::Continue, // ping and pong: tungstenite answers pings itself
             Some(Err(WsError::Capacity(_))) => {
                 metrics::refused("frame_too_large");
@@ -150,15 +164,16 @@ impl ConnectionState {
     }
 
     async fn on_text(&mut self, socket: &mut Socket, text: &str) -> Flow {
+        let frame = ClientFrame::parse(text);
         if self.limiter.check().is_err() {
             let error = ErrorFrame {
                 code: "rate_limited",
                 message: "too many frames; slow down".into(),
-                seq: None,
+                seq: frame.as_ref().ok().and_then(frame_seq),
             };
             return self.refuse(socket, error).await;
         }
-        match ClientFrame::parse(text) {
+        match frame {
             Ok(frame) => self.on_frame(socket, frame).await,
             Err(error) => self.refuse(socket, errors::frame_error_frame(&error)).await,
         }
@@ -222,8 +237,17 @@ impl ConnectionState {
                     .await
             }
             Err(error) => {
-                self.refuse(socket, errors::session_error_frame(&error, None))
+                let close = match error {
+                    SessionError::UnknownSession => close_code::UNKNOWN_SESSION,
+                    _ => close_code::TRY_AGAIN_LATER,
+                };
+                match self
+                    .refuse(socket, errors::session_error_frame(&error, None))
                     .await
+                {
+                    Flow::Continue => Flow::Close(close, "resume_failed"),
+                    other => other,
+                }
             }
         }
     }
@@ -253,6 +277,7 @@ impl ConnectionState {
         }
         let engine = &self.gateway.engine;
         let reply_to = self.outbound.clone();
+        let seq = frame_seq(&frame);
         let sent = match frame {
             ClientFrame::Answer {
                 seq,
@@ -277,7 +302,7 @@ impl ConnectionState {
                 Flow::Continue
             }
             Err(error) => {
-                self.refuse(socket, errors::session_error_frame(&error, None))
+                self.refuse(socket, errors::session_error_frame(&error, seq))
                     .await
             }
         }
@@ -292,9 +317,25 @@ impl ConnectionState {
         }
         let superseded = push == Push::Superseded;
         match self.send(socket, &ServerFrame::from(push)).await {
-            Flow::Continue if superseded => Flow::Close(close_code::SUPERSEDED, "superseded"),
+            Flow::Continue if superseded => self.superseded(socket).await,
             other => other,
         }
+    }
+
+    /// Another connection resumed the session. If this one still answers a ping, two
+    /// connections were live at once, which the session records; a dead socket (a network
+    /// drop the client recovered from) proves nothing.
+    async fn superseded(&mut self, socket: &mut Socket) -> Flow {
+        if socket.send(Message::Ping(Default::default())).await.is_ok() {
+            let alive = tokio::time::timeout(SUPERSEDED_PING_WAIT, socket.next()).await;
+            if let (Ok(Some(Ok(_))), Some(session_id)) = (alive, &self.session_id) {
+                self.gateway
+                    .engine
+                    .second_connection_seen(session_id, self.id)
+                    .await;
+            }
+        }
+        Flow::Close(close_code::SUPERSEDED, "superseded")
     }
 
     async fn on_heartbeat(&mut self, socket: &mut Socket) -> Flow {

@@ -127,7 +127,10 @@ mod tests {
     #[test]
     fn consistency_names_are_read_case_blind_and_unknown_ones_refused() {
         assert_eq!(parse_consistency("quorum"), Ok(Consistency::Quorum));
-        assert_eq!(parse_consistency("LOCAL_QUORUM"), Ok(Consistency::LocalQuorum));
+        assert_eq!(
+            parse_consistency("LOCAL_QUORUM"),
+            Ok(Consistency::LocalQuorum)
+        );
         assert!(matches!(
             parse_consistency("SERIAL"),
             Err(ConfigError::UnknownConsistency(_))

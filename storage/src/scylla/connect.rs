@@ -57,6 +57,7 @@ impl ScyllaStore {
         let inner = Inner {
             session,
             statements,
+            known_directories: Default::default(),
         };
         Ok(Self {
             inner: Arc::new(inner),

@@ -6,10 +6,10 @@ use std::fmt::Display;
 
 use ::scylla::client::pager::NextRowError;
 use ::scylla::errors::{
-    DbError, ExecutionError, NextPageError, PagerExecutionError, RequestAttemptError,
-    RequestError,
+    DbError, ExecutionError, NextPageError, PagerExecutionError, RequestAttemptError, RequestError,
 };
 
+use super::metrics::{self, FailureKind};
 use crate::event_store::StoreError;
 
 /// What a driver error says about the cluster, beyond its text.
@@ -95,36 +95,59 @@ result_errors!(
     ::scylla::deserialize::DeserializationError,
 );
 
-/// The contract's error for a driver error met during `operation`.
+/// The contract's error for a driver error met during `operation`, counted and logged.
 pub(super) fn store_error(operation: &str, error: &impl DriverError) -> StoreError {
+    let (kind, error) = classify(operation, error);
+    let message = match &error {
+        StoreError::Failed(message) => message.as_str(),
+        _ => "overloaded",
+    };
+    metrics::request_failed(operation, kind, message);
+    error
+}
+
+fn classify(operation: &str, error: &impl DriverError) -> (FailureKind, StoreError) {
     if error.client_timeout() {
-        return StoreError::Failed(format!(
+        let message = format!(
             "{operation}: no answer from the cluster in time; a write's outcome is unknown"
-        ));
+        );
+        return (FailureKind::Timeout, StoreError::Failed(message));
     }
     match error.db_error() {
-        Some(DbError::Overloaded | DbError::RateLimitReached { .. }) => StoreError::Overloaded,
+        Some(DbError::Overloaded | DbError::RateLimitReached { .. }) => {
+            (FailureKind::Overloaded, StoreError::Overloaded)
+        }
         Some(DbError::Unavailable {
             consistency,
             required,
             alive,
-        }) => StoreError::Failed(format!(
-            "{operation}: cluster unavailable: {consistency} needs {required} replicas, \
-             {alive} alive; nothing was written"
-        )),
+        }) => {
+            let message = format!(
+                "{operation}: cluster unavailable: {consistency} needs {required} replicas, \
+                 {alive} alive; nothing was written"
+            );
+            (FailureKind::Unavailable, StoreError::Failed(message))
+        }
         Some(DbError::WriteTimeout {
             consistency,
             received,
             required,
             ..
-        }) => StoreError::Failed(format!(
-            "{operation}: write timed out at {consistency} ({received} of {required} \
-             replicas answered); its outcome is unknown"
-        )),
-        Some(DbError::ReadTimeout { consistency, .. }) => {
-            StoreError::Failed(format!("{operation}: read timed out at {consistency}"))
+        }) => {
+            let message = format!(
+                "{operation}: write timed out at {consistency} ({received} of {required} \
+                 replicas answered); its outcome is unknown"
+            );
+            (FailureKind::Timeout, StoreError::Failed(message))
         }
-        _ => StoreError::Failed(format!("{operation}: {error}")),
+        Some(DbError::ReadTimeout { consistency, .. }) => {
+            let message = format!("{operation}: read timed out at {consistency}");
+            (FailureKind::Timeout, StoreError::Failed(message))
+        }
+        _ => (
+            FailureKind::Other,
+            StoreError::Failed(format!("{operation}: {error}")),
+        ),
     }
 }
 

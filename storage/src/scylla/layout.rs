@@ -80,11 +80,18 @@ mod tests {
 
     #[test]
     fn document_buckets_are_stable_and_in_range() {
-        assert_eq!(document_bucket("olympiad/demo"), document_bucket("olympiad/demo"));
+        assert_eq!(
+            document_bucket("olympiad/demo"),
+            document_bucket("olympiad/demo")
+        );
         let buckets: std::collections::HashSet<i32> = (0..1_000)
             .map(|n| document_bucket(&format!("participant/{n}")))
             .collect();
-        assert_eq!(buckets.len(), DOCUMENT_BUCKETS as usize, "keys spread over every bucket");
+        assert_eq!(
+            buckets.len(),
+            DOCUMENT_BUCKETS as usize,
+            "keys spread over every bucket"
+        );
         assert!(buckets.iter().all(|b| (0..DOCUMENT_BUCKETS).contains(b)));
     }
 

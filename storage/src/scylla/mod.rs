@@ -17,11 +17,13 @@ mod fence;
 mod layout;
 mod leases;
 mod lwt;
+mod metrics;
 mod retry;
 mod schema;
 mod statements;
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use ::scylla::client::session::Session;
 
@@ -39,6 +41,9 @@ pub struct ScyllaStore {
 struct Inner {
     session: Session,
     statements: Statements,
+    /// Document directories this process has linked into `document_dirs`, so that each is
+    /// linked once; bounded by `documents::KNOWN_DIRECTORIES_MAX`.
+    known_directories: Mutex<HashSet<String>>,
 }
 
 impl ScyllaStore {

@@ -89,13 +89,26 @@ impl Memcached {
     }
 
     /// Every value memcached holds: the keys from `lru_crawler metadump all`, then a `get`
-    /// of each (entries that expire in between are left out).
+    /// of each (entries that expire in between are left out). The crawler can miss items
+    /// stored a moment ago, so the dump is repeated until it lists `curr_items` keys.
     pub fn values(&self) -> Vec<Vec<u8>> {
+        let mut keys = self.keys();
+        for _ in 0..50 {
+            if keys.len() as u64 >= self.stats()["curr_items"] {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            keys = self.keys();
+        }
+        keys.iter().filter_map(|key| self.get(key)).collect()
+    }
+
+    fn keys(&self) -> Vec<String> {
         let mut dump = self.command("lru_crawler metadump all");
         let mut keys = Vec::new();
         for _ in 0..100_000 {
             let line = read_line(&mut dump);
-            if line == "END" {
+            if line == "END" || line.starts_with("BUSY") || line.starts_with("ERROR") {
                 break;
             }
             if let Some(key) = line
@@ -105,7 +118,7 @@ impl Memcached {
                 keys.push(percent_decode(key));
             }
         }
-        keys.iter().filter_map(|key| self.get(key)).collect()
+        keys
     }
 
     fn get(&self, key: &str) -> Option<Vec<u8>> {

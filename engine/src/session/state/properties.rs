@@ -178,9 +178,14 @@ proptest! {
             let next = state.last_event_seq + 1;
             state.apply(next, &event);
         }
-        for retry in [seq, seq.saturating_sub(1).max(1)] {
-            let again = state.decide_answer(START_MS + 1 + later, retry, "q2", &value, &paper(), &policy);
-            prop_assert_eq!(again, Ok(Decision::Duplicate));
+        let now = START_MS + 1 + later;
+        let again = state.decide_answer(now, seq, "q2", &value, &paper(), &policy);
+        prop_assert_eq!(again, Ok(Decision::Duplicate), "a retry changes nothing");
+        if seq > 1 {
+            let stale = state.decide_answer(now, seq - 1, "q1", &value, &paper(), &policy);
+            prop_assert_eq!(stale, Ok(Decision::Duplicate), "an older answer to q1 is stale");
+            let other = state.decide_answer(now, seq - 1, "q2", &value, &paper(), &policy);
+            prop_assert!(matches!(other, Ok(Decision::Append(_))), "an unapplied older seq is saved");
         }
     }
 }

@@ -84,7 +84,7 @@ fn answer_before_start_is_refused() {
 }
 
 #[test]
-fn repeated_or_older_sequence_changes_nothing() {
+fn repeated_or_stale_sequence_changes_nothing() {
     let mut state = state_after(&[started(600)]);
     let first = answer(&state, START_MS + 10, 5, "q1").unwrap();
     apply_all(&mut state, first);
@@ -92,11 +92,16 @@ fn repeated_or_older_sequence_changes_nothing() {
         answer(&state, START_MS + 20, 5, "q2"),
         Ok(Decision::Duplicate)
     );
+    let stale = answer(&state, START_MS + 20, 3, "q1");
     assert_eq!(
-        answer(&state, START_MS + 20, 3, "q2"),
-        Ok(Decision::Duplicate)
+        stale,
+        Ok(Decision::Duplicate),
+        "older than q1's saved answer"
     );
     assert_eq!(state.answers.len(), 1);
+    // An older sequence never applied (say, resent after a refusal) is saved.
+    let resent = answer(&state, START_MS + 20, 3, "q2");
+    assert!(matches!(resent, Ok(Decision::Append(_))));
 }
 
 #[test]

@@ -28,10 +28,23 @@ pub struct ChildServer {
     child: Child,
 }
 
-/// A free loopback port, for a child to bind with SO_REUSEADDR.
+/// A free loopback port below the ephemeral range, for a child to bind with
+/// SO_REUSEADDR. Outside that range no client socket of the generator can hold it, so a
+/// restarted server gets it back while the old connections linger.
 fn free_port() -> anyhow::Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?)
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range");
+    let ephemeral_low: u16 = range
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768);
+    let low = ephemeral_low.saturating_sub(8_000).max(1_024);
+    for _ in 0..200 {
+        let port = rand::random_range(low..ephemeral_low);
+        if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            return Ok(listener.local_addr()?);
+        }
+    }
+    anyhow::bail!("no free port between {low} and {ephemeral_low}")
 }
 
 impl ChildServer {
@@ -111,6 +124,16 @@ impl ChildServer {
         self.child.kill()?;
         self.child.wait()?;
         Ok(())
+    }
+}
+
+impl Drop for ChildServer {
+    /// A benchmark that fails half-way leaves no server behind.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

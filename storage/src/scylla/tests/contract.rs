@@ -1,0 +1,198 @@
+//! The storage contract against a real ScyllaDB cluster, when `OLYMP_SCYLLA_NODES` names
+//! one (see README.md, "ScyllaDB"); without it each test says so and passes without
+//! checking anything. Checks use random names, so they share the `olymp` keyspace.
+
+use std::sync::Arc;
+
+use crate::contract::{self, Backend};
+use crate::scylla::{ScyllaConfig, ScyllaStore};
+
+/// A store on the configured cluster, or `None` when no cluster is configured.
+async fn connect() -> Option<ScyllaStore> {
+    let Some(config) = ScyllaConfig::from_env() else {
+        eprintln!("OLYMP_SCYLLA_NODES is not set: the ScyllaDB contract check is skipped");
+        return None;
+    };
+    let config = config.expect("OLYMP_SCYLLA_NODES is a valid node list");
+    Some(
+        ScyllaStore::connect(&config)
+            .await
+            .expect("the cluster is reachable"),
+    )
+}
+
+fn backend(store: ScyllaStore) -> Backend {
+    Backend {
+        events: Arc::new(store.clone()),
+        documents: Arc::new(store.clone()),
+        leases: Arc::new(store),
+    }
+}
+
+/// Runs one contract check on the configured cluster, if there is one.
+async fn check<F: AsyncFnOnce(&Backend)>(check: F) {
+    if let Some(store) = connect().await {
+        check(&backend(store)).await;
+    }
+}
+
+#[tokio::test]
+async fn keeps_order_within_a_stream_on_scylla() {
+    check(contract::order_within_a_stream).await;
+}
+
+#[tokio::test]
+async fn appending_a_stored_sequence_changes_nothing_on_scylla() {
+    check(contract::append_is_idempotent_by_sequence).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_streams_appending_at_once_all_land_on_scylla() {
+    check(contract::many_streams_append_at_once).await;
+}
+
+#[tokio::test]
+async fn bad_stream_names_are_refused_on_scylla() {
+    check(contract::bad_stream_names_are_refused).await;
+}
+
+#[tokio::test]
+async fn document_groups_apply_whole_or_not_at_all_on_scylla() {
+    check(contract::document_groups_are_atomic).await;
+}
+
+#[tokio::test]
+async fn leases_exclude_other_owners_until_they_expire_on_scylla() {
+    check(contract::leases_exclude_and_expire).await;
+}
+
+#[tokio::test]
+async fn a_stale_lease_holder_cannot_append_on_scylla() {
+    check(contract::fencing_refuses_a_stale_owner).await;
+}
+
+#[tokio::test]
+async fn reads_survive_a_reconnect_on_scylla() {
+    let Some(store) = connect().await else {
+        return;
+    };
+    contract::reads_survive_reopen(backend(store), async || {
+        backend(connect().await.expect("still configured"))
+    })
+    .await;
+}
+
+// What only this backend can get wrong: partitions of 4,096 events and directories.
+
+fn event(seq: u64) -> crate::event_store::NewEvent {
+    crate::event_store::NewEvent {
+        seq,
+        body: seq.to_be_bytes().to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn a_stream_reads_back_in_order_across_event_partitions_on_scylla() {
+    check(async |backend: &Backend| {
+        let stream = contract::unique("buckets");
+        let events = &backend.events;
+        for first in (1..=9_000u64).step_by(500) {
+            let batch = (first..first + 500).map(event).collect();
+            events.append(&stream, batch).await.unwrap();
+        }
+        let read = events.read(&stream, 1).await.unwrap();
+        let seqs: Vec<u64> = read.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=9_000).collect::<Vec<_>>());
+        let tail = events.read(&stream, 8_190).await.unwrap();
+        assert_eq!(tail.first().map(|e| e.seq), Some(8_190));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_stale_owner_cannot_open_the_next_event_partition_on_scylla() {
+    check(async |backend: &Backend| {
+        let stream = contract::unique("fenced-buckets");
+        let old = backend
+            .leases
+            .claim(&stream, "a", 1_000, 100)
+            .await
+            .unwrap();
+        let first: Vec<_> = (1..=4_095).map(event).collect();
+        for chunk in first.chunks(500) {
+            let chunk = chunk.to_vec();
+            backend
+                .events
+                .append_fenced(&stream, old.epoch, chunk)
+                .await
+                .unwrap();
+        }
+        let new = backend
+            .leases
+            .claim(&stream, "b", 2_000, 100)
+            .await
+            .unwrap();
+        // Sequence 4,096 starts the second partition, which no claim has fenced yet.
+        let late = backend
+            .events
+            .append_fenced(&stream, old.epoch, vec![event(4_096)])
+            .await;
+        assert_eq!(
+            late,
+            Err(crate::StoreError::Fenced {
+                epoch: old.epoch,
+                fence: new.epoch
+            })
+        );
+        let next = vec![event(4_096), event(4_097)];
+        let stored = backend.events.append_fenced(&stream, new.epoch, next).await;
+        assert_eq!(stored.unwrap().stored, 2);
+        assert_eq!(backend.events.read(&stream, 4_000).await.unwrap().len(), 98);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_prefix_scan_finds_documents_in_nested_directories_on_scylla() {
+    check(async |backend: &Backend| {
+        let root = contract::unique("tree");
+        let put = |key: String| crate::DocumentWrite::Put {
+            key,
+            value: b"v".to_vec(),
+        };
+        let keys = [
+            format!("{root}/a"),
+            format!("{root}/o1/p1"),
+            format!("{root}/o1/p2"),
+            format!("{root}/o2/deep/p3"),
+        ];
+        for key in &keys {
+            backend
+                .documents
+                .write(vec![put(key.clone())])
+                .await
+                .unwrap();
+        }
+        let all = backend
+            .documents
+            .scan(&format!("{root}/"), 10)
+            .await
+            .unwrap();
+        let found: Vec<_> = all.into_iter().map(|(key, _)| key).collect();
+        assert_eq!(found, keys);
+        let one = backend
+            .documents
+            .scan(&format!("{root}/o1/"), 10)
+            .await
+            .unwrap();
+        assert_eq!(one.len(), 2);
+        let first = backend
+            .documents
+            .scan(&format!("{root}/o"), 2)
+            .await
+            .unwrap();
+        let first: Vec<_> = first.into_iter().map(|(key, _)| key).collect();
+        assert_eq!(first, keys[1..3]);
+    })
+    .await;
+}
