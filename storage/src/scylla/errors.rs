@@ -1,6 +1,7 @@
 //! How driver errors become the storage contract's `StoreError`: overload is `Overloaded`,
 //! everything else `Failed` with a message that says what happened and whether a write's
-//! outcome is unknown. One place decides it, so every operation reports alike.
+//! outcome is unknown. One place decides it, counts it and logs it, so every operation
+//! reports alike.
 
 use std::fmt::Display;
 

@@ -6,7 +6,8 @@
 //! write timeout is retried for an append and not for a lease claim; overload,
 //! unavailability and silence come back as errors (so the caller acknowledges nothing); an
 //! answer "not applied, fence 7" refuses a fenced append; a conflicting create takes back the
-//! group's earlier creates. What they do not prove: anything about data on a real cluster —
+//! group's earlier creates; several puts and deletes go as one logged batch. What they do
+//! not prove: anything about data on a real cluster —
 //! the simulated node stores nothing, so partitioning, Paxos, fencing across nodes and the
 //! contract's semantics are checked only by `contract.rs` against a real cluster.
 
@@ -318,5 +319,36 @@ async fn a_group_meeting_a_taken_key_takes_back_its_creates_and_writes_nothing_e
     assert_eq!(undone.len(), 1, "the create of doc/a is taken back");
     assert!(undone[0].body.windows(5).any(|w| w == b"doc/a"));
     assert!(drain(&mut puts).is_empty(), "the put is never sent");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_group_of_several_puts_and_deletes_is_one_logged_batch() {
+    let (batches_tx, mut batches) = feedback();
+    let node = FakeNode::start(vec![RequestRule(
+        opcode(RequestOpcode::Batch),
+        answer_reaction().with_feedback_when_performed(batches_tx),
+    )])
+    .await;
+    let store = node.connect().await;
+    let writes = vec![
+        DocumentWrite::Put {
+            key: "olympiad/a".into(),
+            value: b"a".to_vec(),
+        },
+        DocumentWrite::Delete {
+            key: "active/s1".into(),
+        },
+    ];
+    store.write(writes).await.unwrap();
+    let frames = drain(&mut batches);
+    assert_eq!(frames.len(), 1);
+    const LOGGED: u8 = 0;
+    assert_eq!(
+        frames[0].body[0], LOGGED,
+        "the batch log makes it all or none"
+    );
+    assert!(frame_runs(&frames[0], statements::PUT_DOCUMENT));
+    assert!(frame_runs(&frames[0], statements::DELETE_DOCUMENT));
     node.stop().await;
 }
