@@ -45,7 +45,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
             .await
             .unwrap();
         engine
-            .import_papers("bench", &[paper.clone()])
+            .import_papers("bench", std::slice::from_ref(&paper))
             .await
             .unwrap();
         engine

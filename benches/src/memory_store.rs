@@ -28,12 +28,12 @@ impl EventStore for MemoryStore {
         let mut stored = self.events.lock().expect("events lock");
         let mut outcome = AppendOutcome::default();
         for event in events {
-            let key = (stream.to_owned(), event.seq);
-            if stored.contains_key(&key) {
-                outcome.duplicates += 1;
-            } else {
-                stored.insert(key, event.body);
-                outcome.stored += 1;
+            match stored.entry((stream.to_owned(), event.seq)) {
+                std::collections::btree_map::Entry::Occupied(_) => outcome.duplicates += 1,
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(event.body);
+                    outcome.stored += 1;
+                }
             }
         }
         Ok(outcome)

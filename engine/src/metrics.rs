@@ -65,11 +65,26 @@ static STORAGE_FAILURES: LazyLock<IntCounter> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
-/// A session write failed: the command is refused and the operator must look.
+/// A session write failed: the command is refused and the operator must look. Logged at
+/// most once per `FAILURE_LOG_INTERVAL_MS` (a failed store refuses every write), counted
+/// always.
 pub(crate) fn storage_failed(session_id: &str, error: &StoreError) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST_LOGGED_MS: AtomicU64 = AtomicU64::new(0);
     STORAGE_FAILURES.inc();
-    tracing::error!(session_id, %error, "session write refused by the store");
+    let now = crate::clock::now_ms();
+    let last = LAST_LOGGED_MS.load(Ordering::Relaxed);
+    if now.saturating_sub(last) >= FAILURE_LOG_INTERVAL_MS
+        && LAST_LOGGED_MS
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        let refused_total = STORAGE_FAILURES.get();
+        tracing::error!(session_id, %error, refused_total, "session write refused by the store");
+    }
 }
+
+const FAILURE_LOG_INTERVAL_MS: u64 = 10_000;
 
 /// An event was stored and applied.
 pub(crate) fn event_applied(session_id: &str, event: &SessionEvent) {

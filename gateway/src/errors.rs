@@ -91,6 +91,8 @@ pub enum ApiError {
     Blob(#[from] storage::blob::BlobError),
     #[error("too many uploads at once; retry shortly")]
     UploadsBusy,
+    #[error("the request body did not arrive in time")]
+    BodyTimeout,
 }
 
 #[derive(Serialize)]
@@ -110,6 +112,7 @@ impl ApiError {
             Self::NotFound => "not_found",
             Self::Blob(error) => blob_error_code(error),
             Self::UploadsBusy => "busy",
+            Self::BodyTimeout => "request_timeout",
         }
     }
 
@@ -125,6 +128,7 @@ fn engine_error_code(error: &EngineError) -> &'static str {
         EngineError::GradeNotOffered { .. } => "grade_not_offered",
         EngineError::InvalidOlympiad(_) => "invalid_olympiad",
         EngineError::InvalidQuestion { .. } | EngineError::EmptyPaper(_) => "invalid_paper",
+        EngineError::PaperExists(_) => "paper_exists",
         EngineError::InvalidProfile(_) => "invalid_profile",
         EngineError::AlreadyRegistered => "already_registered",
         EngineError::Session(error) => session_error_code(error),
@@ -138,6 +142,7 @@ fn blob_error_code(error: &storage::blob::BlobError) -> &'static str {
         BlobError::UnknownType => "unsupported_media_type",
         BlobError::TooLarge { .. } => "payload_too_large",
         BlobError::QuotaExceeded { .. } => "evidence_quota_exceeded",
+        BlobError::StoreFull => "evidence_store_full",
         BlobError::BadNamespace(_) => "bad_request",
         BlobError::Io(_) => "internal",
     }
@@ -148,7 +153,7 @@ fn blob_status(error: &storage::blob::BlobError) -> StatusCode {
     match error {
         BlobError::UnknownType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         BlobError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        BlobError::QuotaExceeded { .. } => StatusCode::INSUFFICIENT_STORAGE,
+        BlobError::QuotaExceeded { .. } | BlobError::StoreFull => StatusCode::INSUFFICIENT_STORAGE,
         BlobError::BadNamespace(_) => StatusCode::UNPROCESSABLE_ENTITY,
         BlobError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -181,7 +186,9 @@ impl ResponseError for ApiError {
             Self::Engine(EngineError::UnknownOlympiad(_) | EngineError::UnknownPaper(_)) => {
                 StatusCode::NOT_FOUND
             }
-            Self::Engine(EngineError::AlreadyRegistered) => StatusCode::CONFLICT,
+            Self::Engine(EngineError::AlreadyRegistered | EngineError::PaperExists(_)) => {
+                StatusCode::CONFLICT
+            }
             Self::Engine(EngineError::Store(_) | EngineError::Catalog(_)) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -189,6 +196,7 @@ impl ResponseError for ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UploadsBusy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Blob(error) => blob_status(error),
         }
     }

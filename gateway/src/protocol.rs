@@ -86,13 +86,15 @@ fn body<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// Sequences start at 1: 0 is what a client that forgot to number sends.
+/// Largest sequence accepted: the largest integer a JavaScript number holds exactly, so
+/// that a browser client can always number past it.
+pub const SEQ_MAX: u64 = (1 << 53) - 1;
+
+/// Sequences run from 1 (0 is what a client that forgot to number sends) to `SEQ_MAX`.
 fn positive_seq(kind: &'static str, seq: u64) -> Result<(), FrameError> {
-    if seq == 0 {
-        return Err(FrameError::Invalid {
-            kind,
-            reason: "seq must be 1 or more".into(),
-        });
+    if seq == 0 || seq > SEQ_MAX {
+        let reason = format!("seq must be between 1 and {SEQ_MAX}");
+        return Err(FrameError::Invalid { kind, reason });
     }
     Ok(())
 }
@@ -229,12 +231,51 @@ impl From<Push> for ServerFrame {
 
 /// A server frame as JSON text, with the protocol version first.
 pub fn encode(frame: &ServerFrame) -> String {
+    match frame {
+        ServerFrame::State(state) if !state.questions.is_empty() => encode_state(state),
+        other => encode_generic(other),
+    }
+}
+
+/// The state frame with its questions spliced in from the per-paper cache: the same
+/// text as the generic path, whose sorted keys put `"questions":[]` once at the top level
+/// (answer values are objects, so no nested key can be followed by `[]`).
+fn encode_state(state: &StateFrame) -> String {
+    let text = encode_generic(&ServerFrame::State(state.clone_without_questions()));
+    let questions = paper_json::questions_json(&state.questions);
+    text.replacen(
+        r#""questions":[]"#,
+        &format!(r#""questions":{questions}"#),
+        1,
+    )
+}
+
+impl StateFrame {
+    fn clone_without_questions(&self) -> Self {
+        Self {
+            session_id: self.session_id.clone(),
+            olympiad_title: self.olympiad_title.clone(),
+            status: self.status,
+            questions: Vec::new(),
+            answers: self.answers.clone(),
+            last_seq: self.last_seq,
+            server_time_ms: self.server_time_ms,
+            started_at_ms: self.started_at_ms,
+            deadline_ms: self.deadline_ms,
+            summary: self.summary.clone(),
+        }
+    }
+}
+
+fn encode_generic(frame: &ServerFrame) -> String {
     let mut value = serde_json::to_value(frame).expect("server frames serialize");
     if let Some(object) = value.as_object_mut() {
         object.insert("v".into(), PROTOCOL_VERSION.into());
     }
     value.to_string()
 }
+
+mod paper_json;
 
 #[cfg(test)]
 mod tests;

@@ -72,6 +72,24 @@ pub struct RunningServer {
 
 /// Reads the token secret from the data directory, creating it on first start so that
 /// tickets stay valid across restarts.
+/// Reads the token secret of an existing data directory; never creates one, so that a
+/// mistyped directory is an error rather than a token no node accepts.
+pub fn load_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let path = data_dir.join("secret.key");
+    let secret = std::fs::read(&path).with_context(|| {
+        format!(
+            "no token secret at {}: start the node there once, or check the path",
+            path.display()
+        )
+    })?;
+    anyhow::ensure!(
+        secret.len() >= 32,
+        "{} is shorter than 32 bytes",
+        path.display()
+    );
+    Ok(secret)
+}
+
 pub fn load_or_create_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
     let path = data_dir.join("secret.key");
     if let Ok(secret) = std::fs::read(&path) {

@@ -1,5 +1,6 @@
 //! What the gateway's HTTP handlers and WebSocket connections share.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -29,13 +30,23 @@ pub struct Gateway {
 pub struct Evidence {
     pub blobs: Arc<dyn BlobStore>,
     pub upload_slots: tokio::sync::Semaphore,
+    /// Uploads per session: a steady trickle of snapshots passes, a flood does not.
+    pub per_session: governor::DefaultKeyedRateLimiter<String>,
 }
+
+/// Sustained evidence uploads per session per minute, and the burst above it.
+const UPLOADS_PER_MINUTE: u32 = 20;
+const UPLOAD_BURST: u32 = 10;
 
 impl Evidence {
     pub fn new(blobs: Arc<dyn BlobStore>, concurrent_uploads: usize) -> Self {
+        let quota =
+            governor::Quota::per_minute(NonZeroU32::new(UPLOADS_PER_MINUTE).expect("positive"))
+                .allow_burst(NonZeroU32::new(UPLOAD_BURST).expect("positive"));
         Self {
             blobs,
             upload_slots: tokio::sync::Semaphore::new(concurrent_uploads.max(1)),
+            per_session: governor::RateLimiter::keyed(quota),
         }
     }
 }

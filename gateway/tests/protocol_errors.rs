@@ -162,3 +162,33 @@ async fn a_flood_of_frames_is_rate_limited() {
     assert!(limited >= 30, "only {limited} of 100 pings were limited");
     node.server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_cap_are_closed_at_once() {
+    let node = node_with(600, |config| config.ws_limits.max_connections = 2).await;
+    let ws = node.server.ws_addr;
+    let _first = Client::connect(ws).await;
+    let _second = Client::connect(ws).await;
+    let third = tokio_tungstenite::connect_async(format!("ws://{ws}/ws")).await;
+    assert!(third.is_err(), "the third connection is refused");
+    drop(_first);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let _again = Client::connect(ws).await;
+    node.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequence_numbers_past_javascripts_exact_range_are_refused() {
+    let node = node(600).await;
+    let (_, ticket) = participant(&node, "Әлия").await;
+    let (mut client, _) = Client::resume(node.server.ws_addr, &ticket).await;
+    let huge = client
+        .answer(9_007_199_254_740_993, "q1", json!({"choice": "Б"}))
+        .await;
+    assert_eq!(huge["code"], "invalid_frame");
+    assert_eq!(
+        client.answer(1, "q1", json!({"choice": "Б"})).await["type"],
+        "ack"
+    );
+    node.server.stop().await;
+}

@@ -128,22 +128,21 @@ pub async fn storm(
             tokio::spawn(async move {
                 tokio::time::sleep_until(at).await;
                 let started = Instant::now();
-                let joined = join(http, &pass, source).await;
+                let joined = join(http, &pass, source, order == 0).await;
                 let member = match joined {
-                    Ok((ws_url, socket, state)) => {
+                    Ok((ws_url, socket, resumed)) => {
                         tally.connect(started.elapsed().max(at.elapsed()));
                         tally.connected_now.fetch_add(1, Ordering::Relaxed);
-                        let last_seq = state["last_seq"].as_u64().unwrap_or(0);
-                        Member {
+                        let member = Member {
                             index,
                             pass: Some(pass),
                             ws_url,
                             source,
                             socket: Some(socket),
-                            seq_sent: last_seq,
-                            seq_acked: last_seq,
-                        }
-                        .with_state(state)
+                            seq_sent: resumed.last_seq,
+                            seq_acked: resumed.last_seq,
+                        };
+                        (member, resumed.questions)
                     }
                     Err(kind) => {
                         tally.error(kind);
@@ -158,19 +157,14 @@ pub async fn storm(
     let started = Instant::now();
     let mut members = Vec::with_capacity(tasks.len());
     let mut questions = Vec::new();
-    let mut last_in = Duration::ZERO;
     for task in tasks {
-        if let Ok((member, state)) = task.await {
-            if let Some(state) = state {
-                last_in = started.elapsed();
-                if questions.is_empty() {
-                    questions = state["questions"].as_array().cloned().unwrap_or_default();
-                }
+        if let Ok((member, asked)) = task.await {
+            if let Some(asked) = asked {
+                questions = asked;
             }
             members.push(member);
         }
     }
-    let _ = last_in;
     let report = tally.report(count, wall_until_last(&tally, started));
     let fleet = Fleet {
         members,
@@ -197,10 +191,6 @@ impl Member {
             seq_acked: 0,
         }
     }
-
-    fn with_state(self, state: Value) -> (Self, Option<Value>) {
-        (self, Some(state))
-    }
 }
 
 /// Start, connect and resume for one pass; the error is a short kind.
@@ -208,7 +198,8 @@ async fn join(
     http: SocketAddr,
     pass: &Pass,
     source: Option<IpAddr>,
-) -> Result<(String, Socket, Value), String> {
+    want_questions: bool,
+) -> Result<(String, Socket, Resumed), String> {
     let path = "/api/v1/sessions/start";
     let started =
         http_client::request_from(http, source, "POST", path, Some(&pass.ticket), Body::Empty)
@@ -222,8 +213,25 @@ async fn join(
     if !target.ip().is_loopback() {
         return Err("ws_url_not_loopback".into());
     }
-    let (socket, state) = resume(&ws_url, &pass.ticket, source).await?;
-    Ok((ws_url, socket, state))
+    let (socket, resumed) = resume(&ws_url, &pass.ticket, source, want_questions).await?;
+    Ok((ws_url, socket, resumed))
+}
+
+/// What a resume answered: the session's last sequence, and the paper's questions if
+/// they were asked for (parsing 30 KiB of questions per member would cost the generator
+/// more than the node spends sending them).
+pub struct Resumed {
+    pub last_seq: u64,
+    pub questions: Option<Vec<Value>>,
+}
+
+/// The fields of a `state` or `error` frame the fleet looks at; the rest is skipped.
+#[derive(serde::Deserialize)]
+struct StateHead {
+    #[serde(rename = "type")]
+    kind: String,
+    last_seq: Option<u64>,
+    code: Option<String>,
 }
 
 /// Connects and resumes; the error is a short kind.
@@ -231,7 +239,8 @@ pub async fn resume(
     ws_url: &str,
     ticket: &str,
     source: Option<IpAddr>,
-) -> Result<(Socket, Value), String> {
+    want_questions: bool,
+) -> Result<(Socket, Resumed), String> {
     let mut socket = source::websocket(ws_url, source, STEP_TIMEOUT)
         .await
         .map_err(|e| match e {
@@ -254,11 +263,27 @@ pub async fn resume(
             Some(Ok(_)) => continue,
             Some(Err(_)) => return Err("ws_read".into()),
         };
-        let frame: Value = serde_json::from_str(text.as_str()).map_err(|_| "bad_frame")?;
-        match frame["type"].as_str() {
-            Some("state") => return Ok((socket, frame)),
-            Some("error") => {
-                let code = frame["code"].as_str().unwrap_or("error");
+        let head: StateHead = serde_json::from_str(text.as_str()).map_err(|_| "bad_frame")?;
+        match head.kind.as_str() {
+            "state" => {
+                let questions = if want_questions {
+                    let state: Value =
+                        serde_json::from_str(text.as_str()).map_err(|_| "bad_frame")?;
+                    state["questions"].as_array().cloned()
+                } else {
+                    None
+                };
+                let last_seq = head.last_seq.unwrap_or(0);
+                return Ok((
+                    socket,
+                    Resumed {
+                        last_seq,
+                        questions,
+                    },
+                ));
+            }
+            "error" => {
+                let code = head.code.as_deref().unwrap_or("error");
                 return Err(format!("resume_{code}"));
             }
             _ => continue,
@@ -336,14 +361,13 @@ pub async fn reconnect(fleet: &mut Fleet, restarted: Instant, within: Duration) 
         .map(|mut member| {
             let tally = Arc::clone(&tally);
             tokio::spawn(async move {
-                let Some(pass) = member.pass.clone() else {
+                if member.ws_url.is_empty() {
                     return member;
-                };
+                }
                 loop {
-                    match resume(&member.ws_url, &pass.ticket, member.source).await {
-                        Ok((socket, state)) => {
+                    match rejoin(&member).await {
+                        Ok((socket, stored)) => {
                             tally.connect(restarted.elapsed());
-                            let stored = state["last_seq"].as_u64().unwrap_or(0);
                             let lost = member.seq_acked.saturating_sub(stored);
                             tally.answers_lost.fetch_add(lost, Ordering::Relaxed);
                             member.seq_sent = member.seq_sent.max(stored);
@@ -368,6 +392,24 @@ pub async fn reconnect(fleet: &mut Fleet, restarted: Instant, within: Duration) 
         }
     }
     tally.report(count, wall_until_last(&tally, restarted))
+}
+
+/// Connects a member again: resumes its session, or for an echo member just connects.
+/// Returns the socket and the last sequence the session holds.
+async fn rejoin(member: &Member) -> Result<(Socket, u64), String> {
+    match &member.pass {
+        Some(pass) => {
+            let (socket, resumed) =
+                resume(&member.ws_url, &pass.ticket, member.source, false).await?;
+            Ok((socket, resumed.last_seq))
+        }
+        None => {
+            let socket = source::websocket(&member.ws_url, member.source, STEP_TIMEOUT)
+                .await
+                .map_err(|_| "ws_connect".to_owned())?;
+            Ok((socket, member.seq_acked))
+        }
+    }
 }
 
 /// Members kept reading (so that they answer the node's pings) while nothing drives
@@ -419,4 +461,41 @@ impl Idle {
             }
         }
     }
+}
+
+/// Presses Start for every pass over HTTP and opens no WebSocket: the sessions' actors
+/// go live with no connection attached, as for pupils who started and then closed the
+/// tab. At most `concurrency` requests at once.
+pub async fn start_only(
+    http: SocketAddr,
+    passes: Vec<(usize, Pass)>,
+    sources: Sources,
+    concurrency: usize,
+) -> Report {
+    let tally = Arc::new(Tally::default());
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency.clamp(1, 1024)));
+    let started = Instant::now();
+    let count = passes.len();
+    let mut tasks = Vec::with_capacity(count);
+    for (index, pass) in passes {
+        let permit = Arc::clone(&semaphore)
+            .acquire_owned()
+            .await
+            .expect("never closed");
+        let (tally, source) = (Arc::clone(&tally), sources.for_participant(index, http));
+        tasks.push(tokio::spawn(async move {
+            let path = "/api/v1/sessions/start";
+            let request_started = Instant::now();
+            let bearer = Some(pass.ticket.as_str());
+            match http_client::request_from(http, source, "POST", path, bearer, Body::Empty).await {
+                Ok(_) => tally.connect(request_started.elapsed()),
+                Err(error) => tally.error(format!("start_{}", error.kind())),
+            }
+            drop(permit);
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    tally.report(count, started.elapsed())
 }

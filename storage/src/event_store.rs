@@ -80,6 +80,12 @@ pub trait EventStore: Send + Sync + 'static {
         events: Vec<NewEvent>,
     ) -> Result<AppendOutcome, StoreError>;
 
+    /// Whether the store has stopped taking writes for good (after a failed fsync, say);
+    /// the node is then unhealthy and must be restarted.
+    fn refusing_writes(&self) -> bool {
+        false
+    }
+
     /// Reads a stream in sequence order, from `from_seq` on (inclusive).
     async fn read(&self, stream: &str, from_seq: u64) -> Result<Vec<RecordedEvent>, StoreError>;
 }

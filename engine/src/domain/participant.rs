@@ -46,7 +46,10 @@ impl Participant {
 }
 
 fn check_field(name: &'static str, value: &str, required: bool) -> Result<(), InvalidProfile> {
-    if required && value.trim().is_empty() {
+    let invisible = |c: char| {
+        c.is_whitespace() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+    };
+    if required && value.chars().all(invisible) {
         return Err(InvalidProfile::Empty(name));
     }
     if value.len() > PROFILE_FIELD_MAX_BYTES {

@@ -151,6 +151,7 @@ fn plan(args: &BenchArgs) -> Plan {
     Plan {
         sessions,
         live_sessions: live.max(sessions),
+        actor_sessions: if args.quick { 500 } else { 10_000 },
         phase: Duration::from_secs(phase_s.clamp(1, 600)),
         think_mean_ms: args.think_mean_ms.max(1),
         events_before_crash: events,

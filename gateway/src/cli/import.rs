@@ -141,21 +141,17 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let runtime = super::engine_runtime("olymp-import")?;
     runtime.block_on(async move {
         let engine = open_engine(&config).await?;
-        engine
-            .import_papers("cli", &report.papers)
-            .await
-            .context("storing the papers")?;
+        let stored = engine
+            .publish("cli", &report.papers, olympiad.as_ref())
+            .await;
+        engine.shutdown().await;
+        stored.context("nothing was imported")?;
         if let Some(olympiad) = &olympiad {
-            engine
-                .put_olympiad("cli", olympiad)
-                .await
-                .context("storing the olympiad")?;
             println!(
                 "olympiad {} offers grade {} with paper {}",
                 olympiad.id, args.grade, olympiad.papers[&args.grade]
             );
         }
-        engine.shutdown().await;
         println!(
             "imported {} papers into {}",
             report.papers.len(),
@@ -178,7 +174,21 @@ fn olympiad_from_args(
             .with_context(|| format!("no imported paper {wanted}"))?,
         None => &report.papers[0],
     };
-    let opens_at_ms = (now_ms() as i64 + args.opens_in_min * 60_000).max(0) as u64;
+    let too_large = || anyhow::anyhow!("a time option is too large");
+    let opens_in_ms = args
+        .opens_in_min
+        .checked_mul(60_000)
+        .ok_or_else(too_large)?;
+    let opens_at_ms = (now_ms() as i64)
+        .checked_add(opens_in_ms)
+        .ok_or_else(too_large)?
+        .max(0) as u64;
+    let window_ms = args
+        .window_hours
+        .checked_mul(3_600_000)
+        .ok_or_else(too_large)?;
+    let closes_at_ms = opens_at_ms.checked_add(window_ms).ok_or_else(too_large)?;
+    let duration_s = args.duration_min.checked_mul(60).ok_or_else(too_large)?;
     let language = match args.language {
         LanguageArg::Kk => Language::Kk,
         LanguageArg::Ru => Language::Ru,
@@ -191,8 +201,8 @@ fn olympiad_from_args(
         subject: "mathematics".into(),
         language,
         opens_at_ms,
-        closes_at_ms: opens_at_ms + args.window_hours * 3_600_000,
-        duration_s: args.duration_min * 60,
+        closes_at_ms,
+        duration_s,
         papers: BTreeMap::from([(args.grade, paper.id.clone())]),
         proctoring: ProctoringPolicy::default(),
     })

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use engine::clock::now_ms;
 use gateway::auth::{Claims, Role, Signer};
-use gateway::server::load_or_create_secret;
+use gateway::server::load_secret;
 
 #[derive(Clone, Copy, ValueEnum)]
 enum StaffRole {
@@ -38,7 +38,7 @@ pub fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
         (1..=24 * 31).contains(&args.hours),
         "--hours must be between 1 and 744"
     );
-    let signer = Signer::new(load_or_create_secret(&args.data_dir)?);
+    let signer = Signer::new(load_secret(&args.data_dir)?);
     let role = match args.role {
         StaffRole::Admin => Role::Admin,
         StaffRole::Proctor => Role::Proctor,

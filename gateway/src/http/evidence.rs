@@ -45,6 +45,9 @@ pub struct UploadQuery {
     documents_seq: Option<u64>,
 }
 
+/// Longest an upload's body may take to arrive; a slow sender must not hold a slot.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 fn content_length(request: &HttpRequest) -> Option<u64> {
     request
         .headers()
@@ -71,11 +74,10 @@ async fn read_bounded(mut payload: web::Payload, limit_bytes: u64) -> Result<Vec
 pub async fn upload(
     gateway: web::Data<Gateway>,
     request: HttpRequest,
-    query: web::Query<UploadQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let started = Instant::now();
-    let result = store_and_link(&gateway, &request, &query, payload).await;
+    let result = store_and_link(&gateway, &request, payload).await;
     let outcome = match &result {
         Ok(_) => "stored",
         Err(ApiError::PayloadTooLarge(_)) => "too_large",
@@ -90,11 +92,15 @@ pub async fn upload(
 async fn store_and_link(
     gateway: &Gateway,
     request: &HttpRequest,
-    query: &UploadQuery,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let claims = bearer::require(gateway, request, &[Role::Participant])?;
     let session = claims.session.ok_or(AuthError::Malformed)?;
+    let query = web::Query::<UploadQuery>::from_query(request.query_string())
+        .map_err(|error| ApiError::BadRequest(error.to_string()))?;
+    if gateway.evidence.per_session.check_key(&session).is_err() {
+        return Err(ApiError::UploadsBusy);
+    }
     let blobs = &gateway.evidence.blobs;
     let limit_bytes = blobs.max_blob_bytes();
     if content_length(request).is_some_and(|length| length > limit_bytes) {
@@ -105,7 +111,9 @@ async fn store_and_link(
         .upload_slots
         .try_acquire()
         .map_err(|_| ApiError::UploadsBusy)?;
-    let body = read_bounded(payload, limit_bytes).await?;
+    let body = tokio::time::timeout(BODY_TIMEOUT, read_bounded(payload, limit_bytes))
+        .await
+        .map_err(|_| ApiError::BodyTimeout)??;
     let stored = blobs.put(&session, body).await?;
     let evidence = NewEvidence {
         id: stored.id.clone(),

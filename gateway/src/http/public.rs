@@ -13,11 +13,19 @@ use crate::state::Gateway;
 /// How long a session ticket stays valid after the olympiad's window closes.
 const TICKET_GRACE_MS: u64 = 24 * 3600 * 1000;
 
+/// Liveness: 503 once the store refuses writes, so that a supervisor restarts the node
+/// (after a failed fsync the store never writes again, by design).
 pub async fn health(gateway: web::Data<Gateway>) -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({
-        "status": "ok",
-        "live_sessions": gateway.engine.live_sessions(),
-    }))
+    let live_sessions = gateway.engine.live_sessions();
+    if gateway.engine.storage_refusing_writes() {
+        let body = serde_json::json!({
+            "status": "failing",
+            "reason": "the event store refuses writes; restart the node",
+            "live_sessions": live_sessions,
+        });
+        return HttpResponse::ServiceUnavailable().json(body);
+    }
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok", "live_sessions": live_sessions }))
 }
 
 pub async fn metrics() -> HttpResponse {

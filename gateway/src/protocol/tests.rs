@@ -64,6 +64,14 @@ fn bad_frames_are_named() {
         ClientFrame::parse(zero),
         Err(FrameError::Invalid { kind: "answer", .. })
     ));
+    let huge = r#"{"v":1,"type":"proctor","seq":9007199254740993,"kind":"focus_lost"}"#;
+    assert!(matches!(
+        ClientFrame::parse(huge),
+        Err(FrameError::Invalid {
+            kind: "proctor",
+            ..
+        })
+    ));
     let bad_kind = r#"{"v":1,"type":"proctor","seq":1,"kind":"sneezed"}"#;
     assert!(matches!(
         ClientFrame::parse(bad_kind),

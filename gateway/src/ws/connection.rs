@@ -126,7 +126,7 @@ impl ConnectionState {
     async fn send(&self, socket: &mut Socket, frame: &ServerFrame) -> Flow {
         let text = protocol::encode(frame);
         let timeout = self.gateway.ws_limits.write_timeout;
-        match tokio::time::timeout(timeout, socket.send(Message::text(text))).await {
+        match tokio::time::timeout(timeout, super::fragment::send_text(socket, text)).await {
             Ok(Ok(())) => Flow::Continue,
             _ => Flow::Gone,
         }

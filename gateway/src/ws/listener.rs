@@ -34,6 +34,9 @@ pub struct WsLimits {
     pub write_timeout: Duration,
     /// Longest the upgrade handshake may take.
     pub handshake_timeout: Duration,
+    /// Open connections (upgrading or upgraded) the node takes; more are closed at once.
+    /// Keeps the process under its open-file limit with room for the store and HTTP.
+    pub max_connections: usize,
 }
 
 impl Default for WsLimits {
@@ -49,6 +52,7 @@ impl Default for WsLimits {
             heartbeat: Duration::from_secs(15),
             write_timeout: Duration::from_secs(10),
             handshake_timeout: Duration::from_secs(10),
+            max_connections: 18_000,
         }
     }
 }
@@ -66,6 +70,9 @@ impl WsLimits {
 
 /// Accepts connections until the listener fails; each connection runs in its own task.
 pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        gateway.ws_limits.max_connections.max(1),
+    ));
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -76,9 +83,18 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) {
                 continue;
             }
         };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            // Full: closing at once is kinder than a handshake that never completes.
+            super::metrics::refused("too_many_connections");
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let gateway = Arc::clone(&gateway);
-        tokio::spawn(async move { upgrade(stream, peer, gateway).await });
+        tokio::spawn(async move {
+            upgrade(stream, peer, gateway).await;
+            drop(slot);
+        });
     }
 }
 

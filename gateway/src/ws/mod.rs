@@ -2,6 +2,7 @@
 //! task per connection.
 
 mod connection;
+mod fragment;
 mod listener;
 mod metrics;
 

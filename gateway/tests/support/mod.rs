@@ -86,9 +86,15 @@ pub fn olympiad(duration_s: u64) -> Olympiad {
 }
 
 pub async fn node(duration_s: u64) -> Node {
+    node_with(duration_s, |_| {}).await
+}
+
+/// A node whose configuration the test adjusts first.
+pub async fn node_with(duration_s: u64, adjust: impl FnOnce(&mut ServeConfig)) -> Node {
     let dir = tempfile::tempdir().unwrap();
     let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let config = ServeConfig::new(dir.path(), loopback, loopback);
+    let mut config = ServeConfig::new(dir.path(), loopback, loopback);
+    adjust(&mut config);
     let server = server::start(config).await.unwrap();
     server
         .engine

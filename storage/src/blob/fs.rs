@@ -11,11 +11,15 @@ use sha2::{Digest, Sha256};
 
 use super::{BlobError, BlobStore, MediaType, StoredBlob};
 
-/// Caps of the filesystem store.
 #[derive(Clone, Copy, Debug)]
 pub struct FsBlobLimits {
     pub max_blob_bytes: u64,
     pub max_session_bytes: u64,
+    /// All evidence together; one participant's uploads cannot take the whole disk.
+    pub max_total_bytes: u64,
+    /// Free space the filesystem must keep after a write, for the event store: answers
+    /// matter more than pictures.
+    pub min_free_bytes: u64,
 }
 
 impl Default for FsBlobLimits {
@@ -23,6 +27,8 @@ impl Default for FsBlobLimits {
         Self {
             max_blob_bytes: 2 * 1024 * 1024,
             max_session_bytes: 256 * 1024 * 1024,
+            max_total_bytes: 64 * 1024 * 1024 * 1024,
+            min_free_bytes: 2 * 1024 * 1024 * 1024,
         }
     }
 }
@@ -34,6 +40,8 @@ pub struct FsBlobStore {
     limits: FsBlobLimits,
     /// Bytes stored per session, counted from disk on first use.
     usage: Arc<DashMap<String, u64>>,
+    /// Bytes stored in all, counted from disk on first use.
+    total: Arc<std::sync::Mutex<Option<u64>>>,
 }
 
 fn io_error(error: std::io::Error) -> BlobError {
@@ -53,6 +61,27 @@ fn check_namespace(namespace: &str) -> Result<(), BlobError> {
     }
 }
 
+/// Bytes of every file one level below each directory under `root`.
+fn tree_bytes(root: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| directory_bytes(&e.path()))
+        .sum()
+}
+
+/// Space the filesystem holding `path` has free for this process; 0 when unknown, which
+/// refuses the write (evidence never risks the answers' disk).
+fn free_bytes(path: &Path) -> u64 {
+    let existing = path
+        .ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("/"));
+    rustix::fs::statvfs(existing).map_or(0, |s| s.f_bavail.saturating_mul(s.f_frsize))
+}
+
 fn directory_bytes(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -70,12 +99,19 @@ impl FsBlobStore {
             root: root.into(),
             limits,
             usage: Arc::new(DashMap::new()),
+            total: Arc::new(std::sync::Mutex::new(None)),
         }
     }
 
-    fn write_durably(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), BlobError> {
+    fn write_durably(root: &Path, dir: &Path, name: &str, bytes: &[u8]) -> Result<(), BlobError> {
         use std::io::Write as _;
-        std::fs::create_dir_all(dir).map_err(io_error)?;
+        if !dir.exists() {
+            std::fs::create_dir_all(dir).map_err(io_error)?;
+            // The new session directory's entry must survive a power cut too.
+            std::fs::File::open(root)
+                .and_then(|d| d.sync_all())
+                .map_err(io_error)?;
+        }
         let final_path = dir.join(name);
         if final_path.exists() {
             return Ok(());
@@ -113,7 +149,19 @@ impl FsBlobStore {
         if *used + stored.bytes > limit_bytes {
             return Err(BlobError::QuotaExceeded { limit_bytes });
         }
-        Self::write_durably(&dir, &name, bytes)?;
+        let mut total = self
+            .total
+            .lock()
+            .map_err(|_| BlobError::Io("usage lock".into()))?;
+        let all = total.get_or_insert_with(|| tree_bytes(&self.root));
+        if *all + stored.bytes > self.limits.max_total_bytes {
+            return Err(BlobError::StoreFull);
+        }
+        if free_bytes(&self.root).saturating_sub(stored.bytes) < self.limits.min_free_bytes {
+            return Err(BlobError::StoreFull);
+        }
+        Self::write_durably(&self.root, &dir, &name, bytes)?;
+        *all += stored.bytes;
         *used += stored.bytes;
         stored.newly_stored = true;
         Ok(stored)
@@ -190,8 +238,41 @@ mod tests {
             FsBlobLimits {
                 max_blob_bytes,
                 max_session_bytes,
+                max_total_bytes: 1024 * 1024,
+                min_free_bytes: 0,
             },
         )
+    }
+
+    #[tokio::test]
+    async fn evidence_stops_at_the_store_cap_and_before_the_disk_fills() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = |max_total_bytes, min_free_bytes| FsBlobLimits {
+            max_blob_bytes: 1024,
+            max_session_bytes: 1024,
+            max_total_bytes,
+            min_free_bytes,
+        };
+        let blobs = FsBlobStore::new(dir.path(), limits(20, 0));
+        blobs.put("a", JPEG.to_vec()).await.unwrap();
+        blobs.put("b", [JPEG, b"1"].concat()).await.unwrap();
+        let third = blobs.put("c", [JPEG, b"22"].concat()).await;
+        assert_eq!(
+            third,
+            Err(BlobError::StoreFull),
+            "other sessions count against the cap"
+        );
+        // A fresh handle counts what is on disk.
+        let reopened = FsBlobStore::new(dir.path(), limits(20, 0));
+        assert_eq!(
+            reopened.put("c", [JPEG, b"22"].concat()).await,
+            Err(BlobError::StoreFull)
+        );
+        let no_room = FsBlobStore::new(dir.path(), limits(u64::MAX, u64::MAX));
+        assert_eq!(
+            no_room.put("d", [JPEG, b"3"].concat()).await,
+            Err(BlobError::StoreFull)
+        );
     }
 
     #[tokio::test]

@@ -33,6 +33,10 @@ pub enum BlobError {
     /// The session's evidence would pass the per-session cap.
     #[error("session evidence would pass {limit_bytes} bytes")]
     QuotaExceeded { limit_bytes: u64 },
+    /// All evidence together reached its cap, or the disk is short of the space kept
+    /// free for answers.
+    #[error("evidence storage is full")]
+    StoreFull,
     /// The namespace (session id) is not a safe name.
     #[error("namespace {0:?} is not valid")]
     BadNamespace(String),

@@ -3,6 +3,8 @@
 //! answers each request. An acknowledged write has therefore reached the disk.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use fjall::{Database, Keyspace, OwnedWriteBatch as WriteBatch, PersistMode};
@@ -51,6 +53,8 @@ struct Writer {
     window: Duration,
     /// Set after a failed write or fsync; every later request gets this error.
     failed: Option<StoreError>,
+    /// Mirrors `failed` for readers outside this thread (health checks).
+    failed_flag: Arc<AtomicBool>,
 }
 
 /// Starts the writer thread and returns the bounded queue that feeds it. The thread ends
@@ -60,6 +64,7 @@ pub(super) fn start(
     events: Keyspace,
     documents: Keyspace,
     config: &EmbeddedConfig,
+    failed_flag: Arc<AtomicBool>,
 ) -> mpsc::Sender<WriteRequest> {
     let (sender, receiver) = mpsc::channel(config.write_queue_capacity);
     let writer = Writer {
@@ -69,6 +74,7 @@ pub(super) fn start(
         max_requests: config.max_requests_per_flush.max(1),
         window: Duration::from_micros(config.group_commit_window_us),
         failed: None,
+        failed_flag,
     };
     std::thread::Builder::new()
         .name("olymp-group-commit".into())
@@ -119,6 +125,7 @@ impl Writer {
             metrics::WRITE_FAILURES.inc();
             tracing::error!(%error, "group commit failed; the store now refuses writes");
             self.failed = Some(StoreError::Failed(format!("group commit: {error}")));
+            self.failed_flag.store(true, Ordering::Relaxed);
         }
         for (request, outcome) in pending.drain(..).zip(outcomes) {
             let result = match (&self.failed, outcome) {

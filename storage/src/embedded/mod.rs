@@ -72,6 +72,8 @@ struct Inner {
     documents: Keyspace,
     writes: mpsc::Sender<WriteRequest>,
     data_dir: PathBuf,
+    /// Set once a group commit failed; the store then refuses every write.
+    failed: Arc<std::sync::atomic::AtomicBool>,
     /// Serialises lease claims, renewals and releases (read, decide, write).
     lease_lock: tokio::sync::Mutex<()>,
 }
@@ -102,13 +104,21 @@ impl EmbeddedStore {
         let documents = db
             .keyspace("documents", KeyspaceCreateOptions::default)
             .map_err(database_error)?;
-        let writes = group_commit::start(db, events.clone(), documents.clone(), &config);
+        let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writes = group_commit::start(
+            db,
+            events.clone(),
+            documents.clone(),
+            &config,
+            Arc::clone(&failed),
+        );
         let inner = Inner {
             events,
             documents,
             writes,
             data_dir: path,
             lease_lock: tokio::sync::Mutex::new(()),
+            failed,
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -183,6 +193,10 @@ impl EventStore for EmbeddedStore {
         check_stream_name(stream)?;
         let fence = Some((fence_key(stream), epoch));
         self.submit(event_ops(stream, events), fence).await
+    }
+
+    fn refusing_writes(&self) -> bool {
+        self.inner.failed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     async fn read(&self, stream: &str, from_seq: u64) -> Result<Vec<RecordedEvent>, StoreError> {

@@ -96,6 +96,11 @@ impl ChildServer {
         )
     }
 
+    /// CPU seconds the child has used so far.
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(Some(self.child.id()))
+    }
+
     /// Resident memory of the child, in bytes.
     pub fn rss_bytes(&self) -> anyhow::Result<u64> {
         rss_bytes(self.child.id())
@@ -158,6 +163,27 @@ fn spawn(server: &Server, http: SocketAddr, ws: SocketAddr) -> anyhow::Result<Ch
         .context("starting a child server")?;
     Ok(child)
 }
+
+/// CPU time a process has used so far (user and system), in seconds, from
+/// `/proc/PID/stat`; `None` for this process.
+pub fn cpu_seconds(pid: Option<u32>) -> f64 {
+    let path = pid.map_or("/proc/self/stat".to_owned(), |pid| {
+        format!("/proc/{pid}/stat")
+    });
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: u64 = after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|field| field.parse::<u64>().ok())
+        .sum();
+    ticks as f64 / CLOCK_TICKS_PER_S
+}
+
+/// The kernel's `USER_HZ`, which is 100 on every Linux this runs on.
+const CLOCK_TICKS_PER_S: f64 = 100.0;
 
 /// Resident memory of a process, from `/proc/PID/status`.
 pub fn rss_bytes(pid: u32) -> anyhow::Result<u64> {

@@ -14,7 +14,7 @@ use loadtest::source::Sources;
 use loadtest::{LoadConfig, RandomAnswers, Report, RunOptions};
 use serde::Serialize;
 
-use super::child::{ChildServer, Server, tcp_kernel_bytes};
+use super::child::{ChildServer, Server, cpu_seconds, tcp_kernel_bytes};
 
 /// Sizes and durations of a benchmark run.
 #[derive(Clone, Debug, Serialize)]
@@ -23,6 +23,8 @@ pub struct Plan {
     pub sessions: usize,
     /// Connections held at once in the live-sessions phase.
     pub live_sessions: usize,
+    /// Sessions started with no connection, to weigh a live actor alone.
+    pub actor_sessions: usize,
     pub phase: Duration,
     /// Mean think time of the paced phase: `sessions / think` answers per second.
     pub think_mean_ms: u64,
@@ -47,6 +49,26 @@ pub struct Memory {
     pub kernel_tcp_bytes_per_connection: f64,
 }
 
+/// Started sessions whose pupils hold no connection.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ActorsOnly {
+    pub sessions: usize,
+    pub rss_bytes_per_session: f64,
+    pub live_on_server: Option<u64>,
+    pub report: Option<Report>,
+}
+
+/// Where the CPU went during a traffic phase.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CpuUse {
+    /// Cores the server used on average (of this machine's two).
+    pub server_cores: f64,
+    /// Cores the load generator used on average.
+    pub generator_cores: f64,
+    /// Server CPU time per acknowledged answer (or echoed frame), in microseconds.
+    pub server_cpu_us_per_answer: f64,
+}
+
 /// The store and the restart after `kill -9`.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Recovery {
@@ -66,14 +88,20 @@ pub struct Figures {
     pub target: String,
     pub registration: Option<Report>,
     pub storm: Option<Report>,
+    /// CPU of registering (node only) and the storm; "per answer" is per connection.
+    pub storm_cpu: CpuUse,
     pub idle: Memory,
     pub live: Memory,
     /// Connecting the connections beyond the storm's, spread over 10 s.
     pub live_storm: Option<Report>,
     /// Live sessions the node itself counted at the live-sessions phase.
     pub live_on_server: Option<u64>,
+    /// Sessions started over HTTP with no connection: what a live actor alone costs.
+    pub actors_only: Option<ActorsOnly>,
     pub closed_loop: Option<Report>,
+    pub closed_loop_cpu: CpuUse,
     pub paced: Option<Report>,
+    pub paced_cpu: CpuUse,
     pub fill: Option<Report>,
     pub recovery: Recovery,
 }
@@ -96,7 +124,16 @@ pub async fn run(
     let rss_start = child.rss_bytes()?;
     let kernel_start = tcp_kernel_bytes();
     eprintln!("[{name}] storm: {} connections at once", plan.sessions);
+    let (server_before, generator_before) = (child.cpu_seconds(), cpu_seconds(None));
+    let storm_started = Instant::now();
     let mut fleet = storm(&child, plan, 0, plan.sessions, Duration::ZERO, &mut figures).await;
+    let wall_s = storm_started.elapsed().as_secs_f64();
+    figures.storm_cpu = CpuUse {
+        server_cores: (child.cpu_seconds() - server_before) / wall_s,
+        generator_cores: (cpu_seconds(None) - generator_before) / wall_s,
+        server_cpu_us_per_answer: (child.cpu_seconds() - server_before) * 1e6
+            / fleet.connected().max(1) as f64,
+    };
     settle().await;
     figures.idle = memory(&child, &fleet, rss_start, kernel_start)?;
     let extra = plan.live_sessions.saturating_sub(plan.sessions);
@@ -155,7 +192,12 @@ pub async fn run(
         reply_timeout: Duration::from_secs(30),
         sample_period: Duration::from_millis(500),
     };
-    figures.closed_loop = Some(round_trip::drive(&mut fleet, Arc::clone(&frames), closed).await);
+    let (report, cpu) = measured(
+        &child,
+        round_trip::drive(&mut fleet, Arc::clone(&frames), closed),
+    )
+    .await;
+    (figures.closed_loop, figures.closed_loop_cpu) = (Some(report), cpu);
     let paced = RoundTrips {
         pace: Pace::Think {
             mean_ms: plan.think_mean_ms,
@@ -166,7 +208,12 @@ pub async fn run(
         "[{name}] paced: think {} ms for {:?}",
         plan.think_mean_ms, plan.phase
     );
-    figures.paced = Some(round_trip::drive(&mut fleet, Arc::clone(&frames), paced).await);
+    let (report, cpu) = measured(
+        &child,
+        round_trip::drive(&mut fleet, Arc::clone(&frames), paced),
+    )
+    .await;
+    (figures.paced, figures.paced_cpu) = (Some(report), cpu);
     if matches!(child.server, Server::Node { .. }) {
         figures.fill = fill(&child, &mut fleet, &frames, plan).await;
         figures.recovery.events_stored = events_stored(&child).await;
@@ -177,9 +224,55 @@ pub async fn run(
     );
     figures.recovery =
         recover(&mut child, &mut fleet, plan, figures.recovery.events_stored).await?;
+    if let Server::Node { .. } = child.server {
+        figures.actors_only = Some(actors_only(&child, plan).await?);
+    }
     fleet.close().await;
     tokio::task::block_in_place(|| child.stop())?;
     Ok(figures)
+}
+
+/// Runs a traffic phase and notes the CPU both sides used.
+async fn measured(child: &ChildServer, phase: impl Future<Output = Report>) -> (Report, CpuUse) {
+    let (server_before, generator_before) = (child.cpu_seconds(), cpu_seconds(None));
+    let started = Instant::now();
+    let report = phase.await;
+    let wall_s = started.elapsed().as_secs_f64().max(1e-6);
+    let server_s = child.cpu_seconds() - server_before;
+    let generator_s = cpu_seconds(None) - generator_before;
+    let cpu = CpuUse {
+        server_cores: server_s / wall_s,
+        generator_cores: generator_s / wall_s,
+        server_cpu_us_per_answer: server_s * 1e6 / report.answers_acked.max(1) as f64,
+    };
+    (report, cpu)
+}
+
+/// Registers and starts `plan.actor_sessions` sessions with no WebSocket, and reads
+/// what they added to the node's memory.
+async fn actors_only(child: &ChildServer, plan: &Plan) -> anyhow::Result<ActorsOnly> {
+    let count = plan.actor_sessions;
+    eprintln!("[olymp] actors only: {count} sessions started without a connection");
+    let config = load_config(child, plan);
+    let first = plan.live_sessions;
+    let passes = fleet::register(&config, first, count, plan.sources, &Tally::default()).await;
+    let passes: Vec<(usize, Pass)> = passes
+        .into_iter()
+        .enumerate()
+        .filter_map(|(offset, pass)| Some((first + offset, pass?)))
+        .collect();
+    settle().await;
+    let before = child.rss_bytes()?;
+    let report = fleet::start_only(child.http_addr, passes, plan.sources, 256).await;
+    settle().await;
+    let added = child.rss_bytes()?.saturating_sub(before);
+    let connected = (report.participants as u64).saturating_sub(report.errors) as usize;
+    Ok(ActorsOnly {
+        sessions: connected,
+        rss_bytes_per_session: added as f64 / connected.max(1) as f64,
+        live_on_server: live_on_server(child).await,
+        report: Some(report),
+    })
 }
 
 /// Lets sockets and allocators settle before memory is read.

@@ -54,6 +54,7 @@ pub fn rows(report: &BenchReport) -> Vec<Row> {
     let live = |f: &Figures| Some(f.live.connections as f64);
     let idle_kib = |f: &Figures| Some(f.idle.rss_bytes_per_connection / 1024.0);
     let closed = |f: &Figures| f.closed_loop.as_ref().map(|r| r.answers_per_s);
+    let cpu_us = |f: &Figures| Some(f.closed_loop_cpu.server_cpu_us_per_answer);
     let paced_rate = |f: &Figures| f.paced.as_ref().map(|r| r.answers_per_s);
     let p99 = |f: &Figures| f.paced.as_ref().map(|r| r.ack_p99_ms);
     let p999 = |f: &Figures| f.paced.as_ref().map(|r| r.ack_p999_ms);
@@ -80,6 +81,15 @@ pub fn rows(report: &BenchReport) -> Vec<Row> {
             |v| v <= 16.0,
         ),
         row(
+            "G1",
+            "resident KiB per started session with no connection",
+            node.and_then(|f| f.actors_only.as_ref())
+                .map(|a| a.rss_bytes_per_session / 1024.0),
+            ("-", None),
+            "1,000,000 addressable",
+            |_| false,
+        ),
+        row(
             "G2",
             "resident KiB per idle connection, default buffers",
             of(default, &idle_kib),
@@ -101,6 +111,14 @@ pub fn rows(report: &BenchReport) -> Vec<Row> {
             of(node, &closed),
             ("echo-default", of(default, &closed)),
             "(baseline)",
+            |_| true,
+        ),
+        row(
+            "G3",
+            "server CPU µs per answer (per echo), closed loop",
+            of(node, &cpu_us),
+            ("echo-tuned", of(tuned, &cpu_us)),
+            "(cost)",
             |_| true,
         ),
         row(
