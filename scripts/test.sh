@@ -27,13 +27,11 @@ test -f ../shared/data/zno-math/tests/math_raw.json || {
   exit 1
 }
 
-echo "== format and lints"
+echo "== format"
 cargo fmt --all --check
-cargo build --workspace --all-targets
 
 echo "== unit and integration tests"
-cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.log
+cargo test --workspace --no-fail-fast
 
 echo "== rehearsal: 2,000 participants on the embedded store (release build)"
-cargo build --release -p gateway --bin olymp
-./target/release/olymp rehearse --participants 2000 | tail -n 12
+cargo run --quiet --release -p gateway --bin olymp -- rehearse --participants 2000 | tail -n 12

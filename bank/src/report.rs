@@ -30,3 +30,19 @@ pub struct Rejected {
 pub(crate) fn validate_all(questions: &[Question]) -> Result<(), InvalidQuestion> {
     questions.iter().try_for_each(Question::validate)
 }
+
+/// Text as an author should read it in a report: printable characters as they are,
+/// invisible and control ones spelled out (`\u{2061}`), so that nothing hides.
+pub(crate) fn visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let hidden = c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}');
+        if hidden {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -192,3 +192,26 @@ async fn sequence_numbers_past_javascripts_exact_range_are_refused() {
     );
     node.server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_close_is_answered_with_a_close_frame() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    let node = node(600).await;
+    let mut client = Client::connect(node.server.ws_addr).await;
+    let frame = CloseFrame {
+        code: 1000.into(),
+        reason: "bye".into(),
+    };
+    client
+        .socket
+        .send(Message::Close(Some(frame)))
+        .await
+        .unwrap();
+    let reply = tokio::time::timeout(std::time::Duration::from_secs(5), client.socket.next()).await;
+    match reply.expect("a reply within 5 s") {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1000),
+        other => panic!("expected the close echoed, got {other:?}"),
+    }
+    node.server.stop().await;
+}

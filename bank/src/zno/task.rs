@@ -19,7 +19,7 @@ pub(super) enum TaskProblem {
     NoKey,
     #[error("single-choice task has {0} answer keys")]
     SeveralKeys(usize),
-    #[error("answer key {0:?} is not a number")]
+    #[error("answer key \"{}\" is not a number", crate::report::visible(.0))]
     NotANumber(String),
     #[error("answer key {0:?} is written in Latin letters, the options are labelled in Cyrillic")]
     LatinKey(String),

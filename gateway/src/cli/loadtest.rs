@@ -29,8 +29,9 @@ pub struct LoadtestArgs {
     /// Participants arrive within this many seconds.
     #[arg(long, default_value_t = 5.0)]
     arrival_s: f64,
-    /// Think time before each answer: "LOW-HIGH" milliseconds.
-    #[arg(long, default_value = "500-2000", value_parser = parse_range)]
+    /// Think time before each answer: "LOW-HIGH" milliseconds. Pupils faster than the
+    /// policy's pace (five new answers within 6 s by default) are flagged as too fast.
+    #[arg(long, default_value = "1500-4000", value_parser = parse_range)]
     think_ms: (u64, u64),
     /// A proctoring event after every this many answers (0: none).
     #[arg(long, default_value_t = 10)]

@@ -42,8 +42,6 @@ pub mod close_code {
     /// The server cannot serve this connection now (a full outbound queue, a busy or
     /// failing store): resume again shortly. The standard "try again later".
     pub const TRY_AGAIN_LATER: u16 = 1013;
-    /// The client closed; the standard "normal closure".
-    pub const NORMAL: u16 = 1000;
 }
 
 type Socket = WebSocketStream<TcpStream>;
@@ -150,7 +148,12 @@ impl ConnectionState {
                 self.refuse(socket, errors::frame_error_frame(&FrameError::Binary))
                     .await
             }
-            Some(Ok(Message::Close(_))) => Flow::Close(close_code::NORMAL, "closed"),
+            Some(Ok(Message::Close(_))) => {
+                // tungstenite queued the echo of the client's close frame; send it.
+                let timeout = self.gateway.ws_limits.write_timeout;
+                let _ = tokio::time::timeout(timeout, socket.flush()).await;
+                Flow::Gone
+            }
             Some(Ok(_)) => Flow::Continue, // ping and pong: tungstenite answers pings itself
             Some(Err(WsError::Capacity(_))) => {
                 metrics::refused("frame_too_large");
