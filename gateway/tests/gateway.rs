@@ -7,6 +7,7 @@ mod cache;
 mod crash;
 mod evidence;
 mod http_api;
+mod load_scenario;
 mod protocol_errors;
 mod rehearsal;
 mod sessions;

@@ -1,7 +1,6 @@
-//! Connections held open across the phases of a benchmark: registered ahead of time,
-//! started and resumed all at once (the 10:00:00 storm), kept idle, driven with round
-//! trips, and reconnected after the node restarts. Also connects plainly to an echo
-//! server, so that both are measured by the same code.
+//! Connections held open across a benchmark's phases: registered ahead of time, started
+//! all at once (the 10:00:00 storm), kept idle, driven, and reconnected after a restart;
+//! or plain connections to an echo server, so that both are measured by the same code.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -243,10 +242,7 @@ pub async fn resume(
 ) -> Result<(Socket, Resumed), String> {
     let mut socket = source::websocket(ws_url, source, STEP_TIMEOUT)
         .await
-        .map_err(|e| match e {
-            source::ConnectError::Timeout => "ws_connect_timeout".to_owned(),
-            _ => "ws_connect".to_owned(),
-        })?;
+        .map_err(|e| e.kind())?;
     let frame = json!({"v": 1, "type": "resume", "ticket": ticket}).to_string();
     socket
         .send(Message::text(frame))
@@ -326,7 +322,7 @@ pub async fn echo(
                         tally.connected_now.fetch_add(1, Ordering::Relaxed);
                         member.socket = Some(socket);
                     }
-                    Err(_) => tally.error("ws_connect"),
+                    Err(error) => tally.error(error.kind()),
                 }
                 member.ws_url = ws_url;
                 member
@@ -406,7 +402,7 @@ async fn rejoin(member: &Member) -> Result<(Socket, u64), String> {
         None => {
             let socket = source::websocket(&member.ws_url, member.source, STEP_TIMEOUT)
                 .await
-                .map_err(|_| "ws_connect".to_owned())?;
+                .map_err(|e| e.kind())?;
             Ok((socket, member.seq_acked))
         }
     }

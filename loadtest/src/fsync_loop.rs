@@ -1,7 +1,6 @@
-//! The disk baseline: a raw loop that appends a batch of records to one file with a
-//! single `write` and makes it durable with `fdatasync`, batch after batch, waiting the
-//! same window as the store's group commit before each. Nothing can acknowledge durable
-//! writes faster on this disk than this loop at the same batch size.
+//! The disk baseline: one `write` of a batch of records and one `fdatasync`, again and
+//! again, after the group commit's window; nothing can make durable writes faster on this
+//! disk at the same batch size.
 
 use std::io::Write as _;
 use std::path::PathBuf;

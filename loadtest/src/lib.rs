@@ -1,7 +1,6 @@
-//! The load generator: simulated participants that register, start, sit the exam over
-//! WebSocket with think time, report proctoring events and submit, then check that every
-//! acknowledged answer is on the server. It speaks only the public protocol, as a real
-//! client would, and sends traffic only to the addresses it is given.
+//! The load generator: simulated participants that sit an exam over the public protocol
+//! with think time, proctoring, snapshots and drops, then check that every acknowledged
+//! answer is on the server; plus the baselines and fleets `olymp bench` measures with.
 
 pub mod echo_server;
 pub mod evidence;

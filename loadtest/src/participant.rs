@@ -1,8 +1,6 @@
-//! One simulated participant: register (or arrive registered), press Start, resume over
-//! WebSocket, answer every question with think time, report proctoring events, upload
-//! snapshots, maybe drop and reconnect, submit (with the deadline surge if the scenario
-//! has one), and finally resume once more to check that every acknowledged answer is
-//! stored.
+//! One simulated participant: register (or arrive registered), press Start, answer every
+//! question over WebSocket with think time, proctoring events, snapshots and maybe a drop,
+//! submit (at the deadline surge if there is one), and check the stored answers.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -219,9 +217,9 @@ async fn resume<'a>(
     let config = &run.config;
     let socket = source::websocket(ws_url, source, config.reply_timeout)
         .await
-        .map_err(|e| match e {
-            source::ConnectError::Timeout => Failure::from(("ws_connect_timeout", e)),
-            other => Failure::from(("ws_connect", other)),
+        .map_err(|e| {
+            tracing::debug!(error = %e, "participant could not connect");
+            Failure(e.kind())
         })?;
     run.tally.connected_now.fetch_add(1, Ordering::Relaxed);
     let mut held = Held {

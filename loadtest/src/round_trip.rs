@@ -1,7 +1,6 @@
-//! Round trips over a fleet's held connections: each connection sends an answer frame and
-//! waits for the frame that carries its sequence back (the node's `ack`, or the echo
-//! server's copy), either at once again (closed loop) or after a think time. The same
-//! frames go to the node and to the echo baseline.
+//! Round trips over a fleet: each connection sends an answer frame and waits for the frame
+//! carrying its sequence back (the node's `ack` or the echo's copy), at once again (closed
+//! loop) or after a think time. The node and the echo baseline get the same frames.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

@@ -28,6 +28,19 @@ pub enum ConnectError {
     BadUrl(String),
 }
 
+impl ConnectError {
+    /// A short label for error counts: `ws_connect_timeout`, `ws_connect_<io error
+    /// kind>`, `ws_upgrade` or `ws_url_bad`.
+    pub fn kind(&self) -> String {
+        match self {
+            Self::Timeout => "ws_connect_timeout".into(),
+            Self::Tcp(error) => format!("ws_connect_{:?}", error.kind()).to_lowercase(),
+            Self::Upgrade(_) => "ws_upgrade".into(),
+            Self::BadUrl(_) => "ws_url_bad".into(),
+        }
+    }
+}
+
 /// Source addresses for a run: `count` addresses from 127.0.0.1 up, for IPv4 loopback
 /// targets; other targets use the system's choice.
 #[derive(Clone, Copy, Debug)]

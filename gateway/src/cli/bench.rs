@@ -1,7 +1,6 @@
-//! `olymp bench`: the engine and its baselines measured one after another in one run on
-//! this machine: the embedded store against a raw `write`+`fdatasync` loop, then a node
-//! and a bare echo server (default and tuned buffers) driven by the same generator at the
-//! same connection counts. Prints a table of figures and ratios and one JSON line.
+//! `olymp bench`: the node and its baselines one after another on this machine (the store
+//! against a raw `fdatasync` loop; the node against echo servers with default and tuned
+//! buffers, same generator, same connection counts); prints figures, ratios, one JSON line.
 
 mod child;
 mod phases;

@@ -1,8 +1,6 @@
-//! Writing long text messages as several frames. tungstenite's write buffer keeps the
-//! capacity of the largest frame it ever held for the life of the socket; the state
-//! snapshot carries the whole paper (tens of KiB), so writing it as one frame would pin
-//! that much memory to every idle connection. Frames of at most `FRAME_MAX_BYTES` keep
-//! the buffer that small; the client's WebSocket joins them back into one message.
+//! Long text messages written as frames of at most `FRAME_MAX_BYTES`: tungstenite's write
+//! buffer keeps the size of the largest frame it held for the life of the socket, and the
+//! state snapshot carries the whole paper; the client joins the frames into one message.
 
 use futures_util::SinkExt as _;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;

@@ -1,7 +1,6 @@
-//! One target (the node, or an echo server) through the benchmark's phases, with the
-//! same generator and the same connection counts: the start storm, idle memory, the most
-//! live sessions, closed-loop round trips, paced answers, filling the store, and
-//! recovery after `kill -9`.
+//! One target (the node or an echo server) through the benchmark's phases with the same
+//! generator: start storm, idle memory, most live sessions, closed-loop and paced round
+//! trips, filling the store, recovery after `kill -9`, and sessions with no connection.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
