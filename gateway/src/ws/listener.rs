@@ -35,7 +35,7 @@ pub struct WsLimits {
     /// Longest the upgrade handshake may take.
     pub handshake_timeout: Duration,
     /// Open connections (upgrading or upgraded) the node takes; more are closed at once.
-    /// Keeps the process under its open-file limit with room for the store and HTTP.
+    /// By default the open-file limit less `FILES_RESERVED` (19,500 at 20,000 files).
     pub max_connections: usize,
 }
 
@@ -52,9 +52,20 @@ impl Default for WsLimits {
             heartbeat: Duration::from_secs(15),
             write_timeout: Duration::from_secs(10),
             handshake_timeout: Duration::from_secs(10),
-            max_connections: 18_000,
+            max_connections: connection_cap(),
         }
     }
+}
+
+/// Open files kept back from WebSocket connections: the store's files, HTTP sockets,
+/// evidence being written.
+const FILES_RESERVED: u64 = 500;
+
+/// Connections that fit under this process's open-file limit, with room for the rest.
+fn connection_cap() -> usize {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    let files = limit.unwrap_or(u64::MAX).min(1 << 20);
+    files.saturating_sub(FILES_RESERVED).max(1) as usize
 }
 
 impl WsLimits {

@@ -55,7 +55,14 @@ struct Writer {
     failed: Option<StoreError>,
     /// Mirrors `failed` for readers outside this thread (health checks).
     failed_flag: Arc<AtomicBool>,
+    /// Highest sequence stored per stream (key prefix), read from the keyspace once per
+    /// stream and kept up to date: an event above it is new without a lookup. Bounded by
+    /// `HIGHEST_KNOWN_MAX`; emptied when full.
+    highest: HashMap<Vec<u8>, u64>,
 }
+
+/// Streams whose highest sequence the writer remembers.
+const HIGHEST_KNOWN_MAX: usize = 200_000;
 
 /// Starts the writer thread and returns the bounded queue that feeds it. The thread ends
 /// when every sender is dropped.
@@ -75,6 +82,7 @@ pub(super) fn start(
         window: Duration::from_micros(config.group_commit_window_us),
         failed: None,
         failed_flag,
+        highest: HashMap::new(),
     };
     std::thread::Builder::new()
         .name("olymp-group-commit".into())
@@ -144,7 +152,7 @@ impl Writer {
     /// Puts every request's changes into the batch, in order. A request whose document
     /// creation conflicts contributes nothing and gets the conflict back.
     fn stage(
-        &self,
+        &mut self,
         batch: &mut WriteBatch,
         pending: &mut [WriteRequest],
     ) -> Vec<Result<AppendOutcome, StoreError>> {
@@ -198,7 +206,7 @@ impl Writer {
     }
 
     fn stage_one(
-        &self,
+        &mut self,
         batch: &mut WriteBatch,
         ops: Vec<WriteOp>,
         staged: &mut Staged,
@@ -207,11 +215,10 @@ impl Writer {
         for op in ops {
             match op {
                 WriteOp::Event { key, body } => {
-                    let known = staged.events.contains(&key)
-                        || self.events.contains_key(&key).unwrap_or(false);
-                    if known {
+                    if self.is_stored(&key, staged) {
                         outcome.duplicates += 1;
                     } else {
+                        self.note_written(&key);
                         staged.events.insert(key.clone());
                         batch.insert(&self.events, key, body);
                         outcome.stored += 1;
@@ -235,4 +242,53 @@ impl Writer {
         }
         outcome
     }
+
+    /// Whether an event key is stored or staged. Keys above the stream's highest stored
+    /// sequence need no lookup, which is the common case: a session appends in order.
+    fn is_stored(&mut self, key: &[u8], staged: &Staged) -> bool {
+        if staged.events.contains(key) {
+            return true;
+        }
+        let (prefix, seq) = split_event_key(key);
+        let highest = match self.highest.get(prefix) {
+            Some(highest) => *highest,
+            None => {
+                if self.highest.len() >= HIGHEST_KNOWN_MAX {
+                    self.highest.clear();
+                }
+                let highest = self.stored_highest(prefix);
+                self.highest.insert(prefix.to_vec(), highest);
+                highest
+            }
+        };
+        seq <= highest && self.events.contains_key(key).unwrap_or(false)
+    }
+
+    fn note_written(&mut self, key: &[u8]) {
+        let (prefix, seq) = split_event_key(key);
+        if let Some(highest) = self.highest.get_mut(prefix) {
+            *highest = (*highest).max(seq);
+        }
+    }
+
+    /// The highest sequence stored under a stream's prefix; `u64::MAX` if unreadable, so
+    /// that every event is then looked up.
+    fn stored_highest(&self, prefix: &[u8]) -> u64 {
+        match self
+            .events
+            .prefix(prefix)
+            .next_back()
+            .map(|guard| guard.key())
+        {
+            None => 0,
+            Some(Ok(key)) => split_event_key(&key).1,
+            Some(Err(_)) => u64::MAX,
+        }
+    }
+}
+
+/// An event key's stream prefix (stream name and NUL) and its sequence.
+fn split_event_key(key: &[u8]) -> (&[u8], u64) {
+    let (prefix, seq) = key.split_at(key.len().saturating_sub(8));
+    (prefix, seq.try_into().map_or(0, u64::from_be_bytes))
 }

@@ -152,3 +152,52 @@ async fn a_torn_last_record_is_dropped_and_nothing_before_it_is_lost() {
         "the store takes writes after recovery"
     );
 }
+
+#[tokio::test]
+async fn a_gap_left_by_an_earlier_run_never_lets_a_stored_sequence_be_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = |seq, body: &str| NewEvent {
+        seq,
+        body: body.as_bytes().to_vec(),
+    };
+    {
+        let store = open(dir.path());
+        store
+            .append("gap", vec![event(1, "a"), event(2, "b"), event(4, "d")])
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let store = open(dir.path());
+    let filled = store.append("gap", vec![event(3, "c")]).await.unwrap();
+    assert_eq!(
+        filled,
+        AppendOutcome {
+            stored: 1,
+            duplicates: 0
+        }
+    );
+    let again = store
+        .append("gap", vec![event(4, "changed"), event(5, "e")])
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        AppendOutcome {
+            stored: 1,
+            duplicates: 1
+        }
+    );
+    let bodies: Vec<_> = store
+        .read("gap", 1)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.body)
+        .collect();
+    let expected: Vec<Vec<u8>> = ["a", "b", "c", "d", "e"]
+        .iter()
+        .map(|b| b.as_bytes().to_vec())
+        .collect();
+    assert_eq!(bodies, expected);
+}
