@@ -214,7 +214,8 @@ mod tests {
                     correct: key.clone(),
                 };
                 let q = question(kind, points);
-                let exact = AnswerValue::Pairs(right.iter().cloned().zip(key.iter().cloned()).collect());
+                let pairs = right.iter().cloned().zip(key.iter().cloned()).collect();
+                let exact = AnswerValue::Pairs(pairs);
                 prop_assert_eq!(score_answer(&q, &exact), points);
                 let any: BTreeMap<String, String> = picks.iter()
                     .map(|p| (format!("L{}", p % count), format!("L{}", (p * 7) % count)))

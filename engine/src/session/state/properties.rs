@@ -139,14 +139,16 @@ proptest! {
                 state.apply(seq, &event);
                 stored.push((seq, event));
             }
-            prop_assert!(rank(state.status()) >= rank(before), "{before:?} -> {:?}", state.status());
+            let after = state.status();
+            prop_assert!(rank(after) >= rank(before), "{before:?} -> {after:?}");
             if before.is_finished() {
                 prop_assert_eq!(state.status(), before, "a finished session never changes status");
                 prop_assert_eq!(state.finished_at_ms, finished_at_before);
                 prop_assert_eq!(&state.answers, &answers_before, "no answer after finishing");
             }
             if state.status() == Status::Expired {
-                prop_assert_eq!(state.finished_at_ms, state.deadline_ms(), "expiry is at the deadline");
+                let deadline = state.deadline_ms();
+                prop_assert_eq!(state.finished_at_ms, deadline, "expiry is at the deadline");
             }
             if let (Some(deadline), Some(start)) = (state.deadline_ms(), state.started_at_ms) {
                 prop_assert!(deadline <= CLOSES_AT_MS && deadline > start);
@@ -173,7 +175,8 @@ proptest! {
         });
         let value = AnswerValue::Choice("А".into());
         let policy = ProctoringPolicy::default();
-        let first = state.decide_answer(START_MS + 1, seq, "q1", &value, &paper(), &policy).unwrap();
+        let first = state.decide_answer(START_MS + 1, seq, "q1", &value, &paper(), &policy);
+        let first = first.unwrap();
         for event in events_of(first) {
             let next = state.last_event_seq + 1;
             state.apply(next, &event);
@@ -185,7 +188,8 @@ proptest! {
             let stale = state.decide_answer(now, seq - 1, "q1", &value, &paper(), &policy);
             prop_assert_eq!(stale, Ok(Decision::Duplicate), "an older answer to q1 is stale");
             let other = state.decide_answer(now, seq - 1, "q2", &value, &paper(), &policy);
-            prop_assert!(matches!(other, Ok(Decision::Append(_))), "an unapplied older seq is saved");
+            let saved = matches!(other, Ok(Decision::Append(_)));
+            prop_assert!(saved, "an unapplied older seq is saved");
         }
     }
 }
