@@ -86,6 +86,38 @@ fn body<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// The first top-level field named twice, if any: JSON parsers keep the last of them, so a
+/// frame like `{"type":"ping","type":"submit"}` would mean what its reader overlooked.
+fn repeated_field(text: &str) -> Option<String> {
+    struct Fields(Option<String>);
+    impl<'de> serde::Deserialize<'de> for Fields {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_map(FieldsVisitor)
+        }
+    }
+    struct FieldsVisitor;
+    impl<'de> serde::de::Visitor<'de> for FieldsVisitor {
+        type Value = Fields;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            let mut repeated = None;
+            while let Some(key) = map.next_key::<String>()? {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                if !seen.insert(key.clone()) && repeated.is_none() {
+                    repeated = Some(key);
+                }
+            }
+            Ok(Fields(repeated))
+        }
+    }
+    serde_json::from_str::<Fields>(text)
+        .ok()
+        .and_then(|fields| fields.0)
+}
+
 /// Largest sequence accepted: the largest integer a JavaScript number holds exactly, so
 /// that a browser client can always number past it.
 pub const SEQ_MAX: u64 = (1 << 53) - 1;
@@ -105,6 +137,13 @@ impl ClientFrame {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|_| FrameError::Malformed)?;
         let object = value.as_object().ok_or(FrameError::Malformed)?;
+        if let Some(field) = repeated_field(text) {
+            let reason = format!("field {field:?} appears more than once");
+            return Err(FrameError::Invalid {
+                kind: "frame",
+                reason,
+            });
+        }
         match object.get("v").map(serde_json::Value::as_u64) {
             None => return Err(FrameError::MissingVersion),
             Some(Some(v)) if v == u64::from(PROTOCOL_VERSION) => {}

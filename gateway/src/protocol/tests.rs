@@ -72,6 +72,11 @@ fn bad_frames_are_named() {
             ..
         })
     ));
+    let twice = r#"{"v":1,"type":"ping","type":"submit"}"#;
+    assert!(matches!(
+        ClientFrame::parse(twice),
+        Err(FrameError::Invalid { kind: "frame", .. })
+    ));
     let bad_kind = r#"{"v":1,"type":"proctor","seq":1,"kind":"sneezed"}"#;
     assert!(matches!(
         ClientFrame::parse(bad_kind),
