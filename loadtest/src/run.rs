@@ -204,37 +204,8 @@ async fn register_everyone(
     tally: &Tally,
     sources: Sources,
 ) -> Vec<Option<Pass>> {
-    let concurrency = config.options.register_concurrency.clamp(1, 1024);
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let started = Instant::now();
-    let mut passes = Vec::with_capacity(config.participants);
-    let mut pending = Vec::with_capacity(config.participants);
-    for index in 0..config.participants {
-        let permit = Arc::clone(&semaphore)
-            .acquire_owned()
-            .await
-            .expect("never closed");
-        let source = sources.for_participant(index, config.http_addr);
-        let request = participant::register_request(config, index);
-        pending.push(tokio::spawn(async move {
-            let pass = request.send(source).await;
-            drop(permit);
-            pass
-        }));
-    }
-    for task in pending {
-        match task.await {
-            Ok(Ok(pass)) => passes.push(Some(pass)),
-            Ok(Err(kind)) => {
-                tally.error(kind);
-                passes.push(None);
-            }
-            Err(_) => {
-                tally.error("register_panicked");
-                passes.push(None);
-            }
-        }
-    }
+    let passes = crate::fleet::register(config, 0, config.participants, sources, tally).await;
     let registered = passes.iter().flatten().count();
     eprintln!(
         "registered {registered} of {} participants ahead of T0 in {:.1} s",

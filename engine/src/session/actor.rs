@@ -100,12 +100,6 @@ pub struct SessionArgs {
     pub state: SessionState,
 }
 
-/// The attached connection and when it last sent a command.
-struct Attached {
-    connection: Connection,
-    last_active_ms: u64,
-}
-
 /// The actor's state.
 pub struct SessionActorState {
     session_id: String,
@@ -116,7 +110,7 @@ pub struct SessionActorState {
     /// Folded from durable events only: a command's events are applied after `append`.
     session: SessionState,
     /// At most one connection receives pushes.
-    attached: Option<Attached>,
+    attached: Option<Connection>,
     /// Address of the last connection that resumed, for the address-change check.
     last_address: Option<String>,
     /// When the session last had a connection or a command, for passivation.
@@ -228,12 +222,6 @@ impl Actor for SessionActor {
     }
 }
 
-/// Sends a push without waiting; a full queue means the connection cannot keep up, and
-/// it is better resumed than blocked on (the connection is told to close).
-fn push(outbound: &Outbound, message: Push) -> bool {
-    outbound.push(message)
-}
-
 impl SessionActorState {
     /// Stores events durably, then applies them. On failure nothing is applied.
     async fn persist(&mut self, events: Vec<SessionEvent>) -> Result<(), SessionError> {
@@ -274,7 +262,7 @@ impl SessionActorState {
             tracing::warn!(%session_id, %error, "could not unmark finished session");
         }
         if let (Some(attached), Some(summary)) = (&self.attached, self.summary()) {
-            push(&attached.connection.outbound, Push::Finished(summary));
+            attached.outbound.push(Push::Finished(summary));
         }
     }
 
@@ -359,13 +347,10 @@ impl SessionActorState {
             tracing::warn!(session_id = %self.session_id, "server-observed violation not stored");
         }
         if let Some(previous) = self.attached.take() {
-            push(&previous.connection.outbound, Push::Superseded);
+            previous.outbound.push(Push::Superseded);
         }
         self.last_address = Some(connection.address.clone());
-        self.attached = Some(Attached {
-            connection,
-            last_active_ms: now,
-        });
+        self.attached = Some(connection);
         let _ = reply.send(Ok(self.snapshot(now)));
     }
 
@@ -428,7 +413,7 @@ impl SessionActorState {
         if self
             .attached
             .as_ref()
-            .is_some_and(|a| a.connection.id == connection_id)
+            .is_some_and(|a| a.id == connection_id)
         {
             self.attached = None;
             self.last_activity_ms = now_ms();
@@ -436,15 +421,8 @@ impl SessionActorState {
         }
     }
 
-    fn touch(&mut self, connection_id: u64, now: u64) {
+    fn touch(&mut self, now: u64) {
         self.last_activity_ms = now;
-        if let Some(attached) = self
-            .attached
-            .as_mut()
-            .filter(|a| a.connection.id == connection_id)
-        {
-            attached.last_active_ms = now;
-        }
     }
 
     async fn answer(
@@ -456,7 +434,8 @@ impl SessionActorState {
         reply_to: &Outbound,
     ) {
         let now = now_ms();
-        self.touch(connection_id, now);
+        self.touch(now);
+        tracing::trace!(session_id = %self.session_id, connection_id, seq, "answer received");
         let policy = self.olympiad.proctoring;
         let decision =
             self.session
@@ -474,7 +453,8 @@ impl SessionActorState {
         reply_to: &Outbound,
     ) {
         let now = now_ms();
-        self.touch(connection_id, now);
+        self.touch(now);
+        tracing::trace!(session_id = %self.session_id, connection_id, seq, "answer received");
         let policy = self.olympiad.proctoring;
         let decision = self
             .session
@@ -514,7 +494,7 @@ impl SessionActorState {
             },
         };
         let stored = matches!(reply, Push::Ack { .. });
-        push(reply_to, reply);
+        reply_to.push(reply);
         if let (true, Some(kind)) = (stored, recorded) {
             self.warn_if_policy_says(kind, reply_to);
         }
@@ -529,13 +509,10 @@ impl SessionActorState {
         let warns =
             policy.warn_at_weight > 0 && self.session.violation_weight >= policy.warn_at_weight;
         if warns {
-            push(
-                reply_to,
-                Push::ProctorWarning {
-                    kind,
-                    flagged: self.session.flagged,
-                },
-            );
+            reply_to.push(Push::ProctorWarning {
+                kind,
+                flagged: self.session.flagged,
+            });
         }
     }
 
@@ -545,7 +522,7 @@ impl SessionActorState {
         connection_id: u64,
         reply_to: &Outbound,
     ) {
-        self.touch(connection_id, now_ms());
+        self.touch(now_ms());
         let (result, newly_finished) = match self.session.decide_submit(now_ms()) {
             Ok(Some(finished)) => (self.persist(vec![finished]).await, true),
             Ok(None) => (Ok(()), false),
@@ -563,9 +540,9 @@ impl SessionActorState {
         let submitter_attached = self
             .attached
             .as_ref()
-            .is_some_and(|a| a.connection.id == connection_id);
+            .is_some_and(|a| a.id == connection_id);
         if !(newly_finished && submitter_attached && matches!(reply, Push::Finished(_))) {
-            push(reply_to, reply);
+            reply_to.push(reply);
         }
         self.schedule_passivation(myself);
     }
@@ -599,10 +576,9 @@ impl SessionActorState {
             if let (Some(attached), Some(deadline_ms)) =
                 (&self.attached, self.session.deadline_ms())
             {
-                push(
-                    &attached.connection.outbound,
-                    Push::DeadlineChanged { deadline_ms },
-                );
+                attached
+                    .outbound
+                    .push(Push::DeadlineChanged { deadline_ms });
             }
         }
         let _ = reply.send(result.map(|()| self.view()));
@@ -644,13 +620,10 @@ impl SessionActorState {
         match timer {
             TimerKind::Warning { minutes_left } => {
                 if let Some(attached) = &self.attached {
-                    push(
-                        &attached.connection.outbound,
-                        Push::TimeWarning {
-                            minutes_left,
-                            deadline_ms,
-                        },
-                    );
+                    attached.outbound.push(Push::TimeWarning {
+                        minutes_left,
+                        deadline_ms,
+                    });
                 }
             }
             TimerKind::Deadline if now_ms() < deadline_ms => self.schedule_timers(myself),

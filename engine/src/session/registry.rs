@@ -31,12 +31,17 @@ impl Registry {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<ActorRef<SessionMsg>, SessionError>>,
     {
+        if let Some(actor) = self.actors_for(session_id) {
+            return Ok(actor);
+        }
         let slot = self.live.entry(session_id.to_owned()).or_default().clone();
-        match slot.get_or_try_init(spawn).await {
-            Ok(actor) => {
-                self.by_actor.insert(actor.get_id(), session_id.to_owned());
-                Ok(actor.clone())
-            }
+        let spawn_and_record = || async {
+            let actor = spawn().await?;
+            self.by_actor.insert(actor.get_id(), session_id.to_owned());
+            Ok(actor)
+        };
+        match slot.get_or_try_init(spawn_and_record).await {
+            Ok(actor) => Ok(actor.clone()),
             Err(error) => {
                 self.live
                     .remove_if(session_id, |_, current| Arc::ptr_eq(current, &slot));

@@ -462,7 +462,7 @@ impl SessionState {
             .evidence
             .get(&evidence.kind)
             .is_some_and(|ids| ids.contains(&evidence.id));
-        Ok((!known).then(|| SessionEvent::EvidenceStored {
+        Ok((!known).then_some(SessionEvent::EvidenceStored {
             evidence_id: evidence.id,
             kind: evidence.kind,
             media_type: evidence.media_type,
