@@ -15,9 +15,10 @@ use crate::domain::paper::Paper;
 use crate::proctoring::{FAST_ANSWER_RUN, PolicyDecision, ProctoringPolicy, ViolationKind};
 
 /// Where a session is in its lifecycle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    #[default]
     NotStarted,
     InProgress,
     Submitted,
@@ -120,7 +121,7 @@ pub enum Decision {
 /// Everything the actor knows about its session, rebuilt from events.
 #[derive(Clone, Debug, Default)]
 pub struct SessionState {
-    pub status: StatusCell,
+    status: Status,
     /// Start time, duration and window close, from `Started`.
     pub started_at_ms: Option<u64>,
     duration_s: u64,
@@ -149,19 +150,9 @@ pub struct SessionState {
     recent_answers_ms: VecDeque<u64>,
 }
 
-/// The status with a default, so that `SessionState` can derive `Default`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StatusCell(pub Status);
-
-impl Default for StatusCell {
-    fn default() -> Self {
-        Self(Status::NotStarted)
-    }
-}
-
 impl SessionState {
     pub fn status(&self) -> Status {
-        self.status.0
+        self.status
     }
 
     /// The deadline, once started: never later than the window's close.
@@ -193,7 +184,7 @@ impl SessionState {
                 duration_s,
                 closes_at_ms,
             } => {
-                self.status.0 = Status::InProgress;
+                self.status = Status::InProgress;
                 self.started_at_ms = Some(*started_at_ms);
                 self.duration_s = *duration_s;
                 self.closes_at_ms = *closes_at_ms;
@@ -241,7 +232,7 @@ impl SessionState {
             SessionEvent::FlaggedForReview { .. } => self.flagged = true,
             SessionEvent::ExtraTimeGranted { seconds, .. } => self.extra_s += seconds,
             SessionEvent::Finished { at_ms, reason } => {
-                self.status.0 = Status::finished_by(*reason);
+                self.status = Status::finished_by(*reason);
                 self.finished_at_ms = Some(*at_ms);
             }
         }
