@@ -37,12 +37,20 @@ pub(super) struct WriteRequest {
 pub(super) const FENCE_PREFIX: &str = "fence/";
 
 /// What one flush has staged but not yet committed, so that later requests in the same
-/// flush see it.
+/// flush see it. Events need no entry: `Writer::streams` marks the streams staged in the
+/// current batch.
 #[derive(Default)]
 struct Staged {
-    events: HashSet<Vec<u8>>,
     documents: HashSet<String>,
     fences: HashMap<String, u64>,
+}
+
+/// What the writer knows of one stream.
+struct StreamMark {
+    /// Highest sequence stored or staged.
+    highest: u64,
+    /// The batch generation that last staged an event of this stream.
+    staged_in: u64,
 }
 
 struct Writer {
@@ -55,14 +63,18 @@ struct Writer {
     failed: Option<StoreError>,
     /// Mirrors `failed` for readers outside this thread (health checks).
     failed_flag: Arc<AtomicBool>,
-    /// Highest sequence stored per stream (key prefix), read from the keyspace once per
-    /// stream and kept up to date: an event above it is new without a lookup. Bounded by
-    /// `HIGHEST_KNOWN_MAX`; emptied when full.
-    highest: HashMap<Vec<u8>, u64>,
+    /// Per stream (key prefix): the highest sequence stored or staged, read from the
+    /// keyspace once per stream and kept up to date, so that an event above it is new
+    /// without a lookup. Bounded by `STREAMS_KNOWN_MAX`; emptied between flushes when full.
+    streams: HashMap<Vec<u8>, StreamMark>,
+    /// Counts the fjall batches this writer opened; the current batch's number.
+    generation: u64,
+    /// Set when committing a batch early, inside a flush, failed.
+    early_commit_failed: Option<fjall::Error>,
 }
 
 /// Streams whose highest sequence the writer remembers.
-const HIGHEST_KNOWN_MAX: usize = 200_000;
+const STREAMS_KNOWN_MAX: usize = 200_000;
 
 /// Starts the writer thread and returns the bounded queue that feeds it. The thread ends
 /// when every sender is dropped.
@@ -82,7 +94,9 @@ pub(super) fn start(
         window: Duration::from_micros(config.group_commit_window_us),
         failed: None,
         failed_flag,
-        highest: HashMap::new(),
+        streams: HashMap::new(),
+        generation: 0,
+        early_commit_failed: None,
     };
     std::thread::Builder::new()
         .name("olymp-group-commit".into())
@@ -124,29 +138,45 @@ impl Writer {
             }
             return;
         }
-        let mut batch = self.db.batch();
+        if self.streams.len() >= STREAMS_KNOWN_MAX {
+            self.streams.clear();
+        }
+        let mut batch = self.new_batch();
         let outcomes = self.stage(&mut batch, pending);
-        let committed = batch
-            .commit()
-            .and_then(|()| self.db.persist(PersistMode::SyncData));
+        let committed = match self.early_commit_failed.take() {
+            Some(error) => Err(error),
+            None => batch.commit(),
+        };
+        let committed = committed.and_then(|()| self.db.persist(PersistMode::SyncData));
         if let Err(error) = committed {
             metrics::WRITE_FAILURES.inc();
             tracing::error!(%error, "group commit failed; the store now refuses writes");
             self.failed = Some(StoreError::Failed(format!("group commit: {error}")));
             self.failed_flag.store(true, Ordering::Relaxed);
+            // What the writer learnt of streams may include events that were not stored.
+            self.streams.clear();
         }
+        let (mut stored, mut duplicates) = (0, 0);
         for (request, outcome) in pending.drain(..).zip(outcomes) {
             let result = match (&self.failed, outcome) {
                 (Some(error), _) => Err(error.clone()),
                 (None, outcome) => outcome,
             };
             if let Ok(outcome) = &result {
-                metrics::EVENTS_STORED.inc_by(outcome.stored as u64);
-                metrics::EVENTS_DUPLICATE.inc_by(outcome.duplicates as u64);
+                stored += outcome.stored as u64;
+                duplicates += outcome.duplicates as u64;
             }
             let _ = request.reply.send(result);
         }
+        metrics::EVENTS_STORED.inc_by(stored);
+        metrics::EVENTS_DUPLICATE.inc_by(duplicates);
         metrics::FLUSH_SECONDS.observe(started.elapsed().as_secs_f64());
+    }
+
+    /// A new fjall batch: events staged from now on belong to the next generation.
+    fn new_batch(&mut self) -> WriteBatch {
+        self.generation += 1;
+        self.db.batch()
     }
 
     /// Puts every request's changes into the batch, in order. A request whose document
@@ -215,11 +245,9 @@ impl Writer {
         for op in ops {
             match op {
                 WriteOp::Event { key, body } => {
-                    if self.is_stored(&key, staged) {
+                    if self.is_stored(batch, &key) {
                         outcome.duplicates += 1;
                     } else {
-                        self.note_written(&key);
-                        staged.events.insert(key.clone());
                         batch.insert(&self.events, key, body);
                         outcome.stored += 1;
                     }
@@ -243,36 +271,53 @@ impl Writer {
         outcome
     }
 
-    /// Whether an event key is stored or staged. Keys above the stream's highest stored
-    /// sequence need no lookup, which is the common case: a session appends in order.
-    fn is_stored(&mut self, key: &[u8], staged: &Staged) -> bool {
-        if staged.events.contains(key) {
-            return true;
-        }
+    /// Whether an event key is stored or staged; if not, the caller stages it and the
+    /// stream's mark already counts it. Keys above the stream's highest sequence need no
+    /// lookup, which is the common case: a session appends in order. A key at or below it
+    /// (a retry) is looked up in the keyspace; if the stream has events in the open batch,
+    /// that batch is committed first (not yet synced: the flush's one fsync still comes
+    /// before any reply), so that the lookup sees them.
+    fn is_stored(&mut self, batch: &mut WriteBatch, key: &[u8]) -> bool {
         let (prefix, seq) = split_event_key(key);
-        let highest = match self.highest.get(prefix) {
-            Some(highest) => *highest,
+        let generation = self.generation;
+        let mark = match self.streams.get_mut(prefix) {
+            Some(mark) => mark,
             None => {
-                if self.highest.len() >= HIGHEST_KNOWN_MAX {
-                    self.highest.clear();
-                }
                 let highest = self.stored_highest(prefix);
-                self.highest.insert(prefix.to_vec(), highest);
-                highest
+                let mark = StreamMark {
+                    highest,
+                    staged_in: 0,
+                };
+                self.streams.entry(prefix.to_vec()).or_insert(mark)
             }
         };
-        seq <= highest && self.events.contains_key(key).unwrap_or(false)
+        if seq > mark.highest {
+            mark.highest = seq;
+            mark.staged_in = generation;
+            return false;
+        }
+        if mark.staged_in == generation {
+            self.commit_early(batch);
+        }
+        let stored = self.events.contains_key(key).unwrap_or(false);
+        if !stored && let Some(mark) = self.streams.get_mut(prefix) {
+            mark.staged_in = self.generation;
+        }
+        stored
     }
 
-    fn note_written(&mut self, key: &[u8]) {
-        let (prefix, seq) = split_event_key(key);
-        if let Some(highest) = self.highest.get_mut(prefix) {
-            *highest = (*highest).max(seq);
+    /// Commits the open batch inside a flush and opens the next one.
+    fn commit_early(&mut self, batch: &mut WriteBatch) {
+        let full = std::mem::replace(batch, self.new_batch());
+        if let Err(error) = full.commit()
+            && self.early_commit_failed.is_none()
+        {
+            self.early_commit_failed = Some(error);
         }
     }
 
     /// The highest sequence stored under a stream's prefix; `u64::MAX` if unreadable, so
-    /// that every event is then looked up.
+    /// that every event of the stream is then looked up.
     fn stored_highest(&self, prefix: &[u8]) -> u64 {
         match self
             .events

@@ -201,3 +201,60 @@ async fn a_gap_left_by_an_earlier_run_never_lets_a_stored_sequence_be_overwritte
         .collect();
     assert_eq!(bodies, expected);
 }
+
+/// A retry inside one request, or among requests of one flush, is found even though the
+/// first copy is only staged (the writer commits the open batch before looking it up).
+#[tokio::test]
+async fn a_sequence_repeated_before_its_first_copy_is_synced_is_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let event = |seq, body: &str| NewEvent {
+        seq,
+        body: body.as_bytes().to_vec(),
+    };
+    let outcome = store
+        .append(
+            "retry",
+            vec![
+                event(1, "a"),
+                event(2, "b"),
+                event(1, "changed"),
+                event(2, "changed"),
+                event(5, "e"),
+                event(4, "d"),
+                event(4, "changed"),
+                event(3, "c"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        AppendOutcome {
+            stored: 5,
+            duplicates: 3
+        }
+    );
+    // Many requests for the same few sequences at once: most share a flush.
+    let copies: Vec<_> = (0..200u64)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let seq = 6 + i % 4;
+                store
+                    .append("retry", vec![event(seq, &format!("{i}"))])
+                    .await
+            })
+        })
+        .collect();
+    let mut stored = 0;
+    for copy in copies {
+        stored += copy.await.unwrap().unwrap().stored;
+    }
+    assert_eq!(stored, 4, "each of sequences 6..=9 is stored once");
+    let read = store.read("retry", 1).await.unwrap();
+    let seqs: Vec<u64> = read.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=9).collect::<Vec<_>>());
+    let bodies: Vec<&[u8]> = read[..5].iter().map(|e| e.body.as_slice()).collect();
+    assert_eq!(bodies, [b"a", b"b", b"c", b"d", b"e"]);
+}

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use engine::domain::answer::AnswerValue;
+use engine::session::context::stream_name;
 use engine::session::events::SessionEvent;
 use loadtest::fsync_loop::{FsyncLoop, FsyncLoopReport};
 use serde::Serialize;
@@ -88,10 +89,11 @@ async fn group_commit(
     let started = Instant::now();
     let until = started + duration;
     let tasks: Vec<_> = (0..appenders)
-        .map(|index| {
+        .map(|_| {
             let (store, tally) = (store.clone(), Arc::clone(&tally));
+            // Named as sessions name their streams: after a random identifier.
+            let stream = stream_name(&uuid::Uuid::new_v4().simple().to_string());
             tokio::spawn(async move {
-                let stream = format!("s/{:032x}", index);
                 let mut seq = 0;
                 while Instant::now() < until {
                     seq += 1;
