@@ -57,6 +57,24 @@ static VIOLATIONS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+static LEASES_LOST: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "olymp_session_leases_lost_total",
+        "Session actors stopped because another node took their session over"
+    )
+    .expect("metric registers once")
+});
+
+/// Another node claimed the session (this node's lease ran out): the actor stops and
+/// nothing more is stored from here.
+pub(crate) fn lease_lost(session_id: &str) {
+    LEASES_LOST.inc();
+    tracing::warn!(
+        session_id,
+        "session taken over by another node; its actor stops here"
+    );
+}
+
 static STORAGE_FAILURES: LazyLock<IntCounter> = LazyLock::new(|| {
     register_int_counter!(
         "olymp_session_storage_failures_total",

@@ -25,6 +25,7 @@ pub fn session_error_code(error: &SessionError) -> &'static str {
         SessionError::StorageUnavailable => "storage_unavailable",
         SessionError::Busy => "busy",
         SessionError::UnknownSession => "unknown_session",
+        SessionError::ServedElsewhere => "served_elsewhere",
         SessionError::UnknownEvent(_) => "unknown_event",
     }
 }
@@ -162,6 +163,7 @@ fn blob_status(error: &storage::blob::BlobError) -> StatusCode {
 fn session_status(error: &SessionError) -> StatusCode {
     match error {
         SessionError::UnknownSession => StatusCode::NOT_FOUND,
+        SessionError::ServedElsewhere => StatusCode::MISDIRECTED_REQUEST,
         SessionError::NotStarted
         | SessionError::Closed(_)
         | SessionError::DeadlinePassed

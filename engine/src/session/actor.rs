@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use storage::{Lease, LeaseError, StoreError};
 
-use super::context::{SessionContext, stream_name};
+use super::context::{SessionContext, lease_failure, stream_name};
 use super::events::SessionEvent;
 use super::push::{Outbound, Push, SessionView, Snapshot};
 use super::state::{Decision, NewEvidence, SessionError, SessionState, Status};
@@ -82,6 +83,8 @@ pub enum SessionMsg {
     Timer { timer: TimerKind, deadline_ms: u64 },
     /// From its own timer: stop if finished and idle.
     PassivateIfIdle,
+    /// From its own timer: renew the session's lease (only when sessions are leased).
+    RenewLease,
 }
 
 /// Which timer fired.
@@ -98,6 +101,8 @@ pub struct SessionArgs {
     pub olympiad: Arc<Olympiad>,
     pub paper: Arc<Paper>,
     pub state: SessionState,
+    /// The lease this node holds on the session, when sessions are leased.
+    pub lease: Option<Lease>,
 }
 
 /// The actor's state.
@@ -115,6 +120,11 @@ pub struct SessionActorState {
     last_address: Option<String>,
     /// When the session last had a connection or a command, for passivation.
     last_activity_ms: u64,
+    /// Held while the actor lives, when sessions are leased; every append carries its
+    /// fencing epoch.
+    lease: Option<Lease>,
+    /// Another node took the session over: the actor stops after the current message.
+    lease_lost: bool,
 }
 
 /// The actor itself holds nothing; see `SessionActorState`.
@@ -141,6 +151,8 @@ impl Actor for SessionActor {
             attached: None,
             last_address: None,
             last_activity_ms: now_ms(),
+            lease: args.lease,
+            lease_lost: false,
         })
     }
 
@@ -152,6 +164,8 @@ impl Actor for SessionActor {
         state.expire_if_due().await;
         state.schedule_timers(&myself);
         state.schedule_passivation(&myself);
+        state.schedule_renewal(&myself);
+        state.stop_if_lease_lost(&myself);
         Ok(())
     }
 
@@ -165,6 +179,7 @@ impl Actor for SessionActor {
             .context
             .registry
             .remove(&state.session_id, myself.get_id());
+        state.release_lease().await;
         Ok(())
     }
 
@@ -217,7 +232,9 @@ impl Actor for SessionActor {
                 state.timer(&myself, timer, deadline_ms).await
             }
             SessionMsg::PassivateIfIdle => state.passivate_if_idle(&myself),
+            SessionMsg::RenewLease => state.renew_lease(&myself).await,
         }
+        state.stop_if_lease_lost(&myself);
         Ok(())
     }
 }
@@ -237,9 +254,25 @@ impl SessionActorState {
                 body: storage::encode(event),
             })
             .collect();
-        if let Err(error) = self.context.events.append(&self.stream, records).await {
-            metrics::storage_failed(&self.session_id, &error);
-            return Err(SessionError::StorageUnavailable);
+        let appended = match &self.lease {
+            Some(lease) => {
+                let events = &self.context.events;
+                events
+                    .append_fenced(&self.stream, lease.epoch, records)
+                    .await
+            }
+            None => self.context.events.append(&self.stream, records).await,
+        };
+        match appended {
+            Ok(_) => {}
+            Err(StoreError::Fenced { .. }) => {
+                self.lease_lost = true;
+                return Err(SessionError::ServedElsewhere);
+            }
+            Err(error) => {
+                metrics::storage_failed(&self.session_id, &error);
+                return Err(SessionError::StorageUnavailable);
+            }
         }
         let was_finished = self.session.status().is_finished();
         for (event, seq) in events.iter().zip(first_seq..) {
@@ -639,6 +672,64 @@ impl SessionActorState {
                 }
                 self.schedule_passivation(myself);
             }
+        }
+    }
+
+    fn schedule_renewal(&self, myself: &ActorRef<SessionMsg>) {
+        if let (Some(ownership), Some(_)) = (&self.context.config.ownership, &self.lease) {
+            let every = Duration::from_millis(ownership.renew_every_ms);
+            myself.send_after(every, || SessionMsg::RenewLease);
+        }
+    }
+
+    /// Extends the lease. A store failure is retried at the next renewal while the lease
+    /// still runs; if it runs out and another node claims the session, the next append is
+    /// refused and the actor stops then.
+    async fn renew_lease(&mut self, myself: &ActorRef<SessionMsg>) {
+        let (Some(ownership), Some(lease)) = (&self.context.config.ownership, &self.lease) else {
+            return;
+        };
+        let renewed = ownership
+            .leases
+            .renew(lease, now_ms(), ownership.ttl_ms)
+            .await;
+        match renewed {
+            Ok(lease) => self.lease = Some(lease),
+            Err(LeaseError::Lost { .. }) => self.lease_lost = true,
+            Err(error) => {
+                let _ = lease_failure(&self.session_id, error);
+            }
+        }
+        self.schedule_renewal(myself);
+    }
+
+    /// After a lost lease: the connection is told to connect again (another node serves
+    /// the session) and the actor stops; nothing more is stored from this node.
+    fn stop_if_lease_lost(&mut self, myself: &ActorRef<SessionMsg>) {
+        if !self.lease_lost {
+            return;
+        }
+        if let Some(attached) = self.attached.take() {
+            let error = SessionError::ServedElsewhere;
+            attached.outbound.push(Push::Refused { seq: None, error });
+        }
+        metrics::lease_lost(&self.session_id);
+        myself.stop(Some("lease lost".into()));
+    }
+
+    /// Gives the lease up when the actor stops, so that another node need not wait for it
+    /// to expire. A lost lease is not released: it belongs to someone else now.
+    async fn release_lease(&mut self) {
+        let (Some(ownership), Some(lease)) = (&self.context.config.ownership, self.lease.take())
+        else {
+            return;
+        };
+        if self.lease_lost {
+            return;
+        }
+        if let Err(error) = ownership.leases.release(&lease).await {
+            let session_id = &self.session_id;
+            tracing::warn!(%session_id, %error, "session lease not released; it will expire");
         }
     }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use dashmap::DashMap;
 use ractor::{Actor, ActorCell, ActorRef};
-use storage::EventStore;
+use storage::{EventStore, Lease, LeaseError, LeaseStore};
 
 use super::actor::{SessionActor, SessionArgs, SessionMsg};
 use super::events::SessionEvent;
@@ -16,17 +16,80 @@ use crate::catalog::{Catalog, CatalogError};
 use crate::domain::olympiad::Olympiad;
 use crate::domain::paper::Paper;
 
-/// Timings of session actors.
+/// Timings of session actors, and how they own their sessions.
 #[derive(Clone, Debug)]
 pub struct SessionConfig {
     /// A finished session with no connection stops its actor after this long.
     pub passivate_after_ms: u64,
+    /// Leases when several nodes share one store; `None` when the node owns its store
+    /// alone (the embedded store, whose data directory one process at a time can open).
+    pub ownership: Option<Ownership>,
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
         Self {
             passivate_after_ms: 60_000,
+            ownership: None,
+        }
+    }
+}
+
+/// Session ownership by lease. A node spawns a session's actor only after claiming the
+/// lease on the session's stream, appends with the lease's fencing epoch, renews the lease
+/// while the actor lives and gives it up when the actor stops. A node that lost the lease
+/// (it paused longer than the lease lasts and another node took the session over) has its
+/// next append refused by the store, and its actor stops without applying it.
+#[derive(Clone)]
+pub struct Ownership {
+    pub leases: Arc<dyn LeaseStore>,
+    /// This node's name, unique among the nodes sharing the store.
+    pub node_id: String,
+    /// How long a claim or renewal lasts.
+    pub ttl_ms: u64,
+    /// How often a live actor renews; well below `ttl_ms` (a third by default).
+    pub renew_every_ms: u64,
+}
+
+impl Ownership {
+    /// Leases of `ttl_ms`, renewed every third of it.
+    pub fn new(leases: Arc<dyn LeaseStore>, node_id: impl Into<String>, ttl_ms: u64) -> Self {
+        Self {
+            leases,
+            node_id: node_id.into(),
+            ttl_ms,
+            renew_every_ms: (ttl_ms / 3).max(1),
+        }
+    }
+
+    /// Claims the session's stream for this node.
+    pub async fn claim(&self, session_id: &str) -> Result<Lease, SessionError> {
+        let stream = stream_name(session_id);
+        let claimed = self
+            .leases
+            .claim(&stream, &self.node_id, crate::clock::now_ms(), self.ttl_ms)
+            .await;
+        claimed.map_err(|error| lease_failure(session_id, error))
+    }
+}
+
+impl std::fmt::Debug for Ownership {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ownership")
+            .field("node_id", &self.node_id)
+            .field("ttl_ms", &self.ttl_ms)
+            .field("renew_every_ms", &self.renew_every_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a failed claim or renewal means to the session's callers.
+pub(crate) fn lease_failure(session_id: &str, error: LeaseError) -> SessionError {
+    match error {
+        LeaseError::Held { .. } | LeaseError::Lost { .. } => SessionError::ServedElsewhere,
+        LeaseError::Store(error) => {
+            tracing::error!(session_id, %error, "session lease unavailable");
+            SessionError::StorageUnavailable
         }
     }
 }
@@ -96,6 +159,12 @@ impl SessionContext {
             .ok_or(SessionError::UnknownSession)?;
         let olympiad = self.olympiad(&registration.olympiad_id).await?;
         let paper = self.paper(&registration.paper_id).await?;
+        // Claimed before the rebuild: from the claim on, the previous owner's appends are
+        // refused, so the events read are all the session will ever have had from it.
+        let lease = match &self.config.ownership {
+            Some(ownership) => Some(ownership.claim(session_id).await?),
+            None => None,
+        };
         let state = self.rebuild(session_id).await?;
         let args = SessionArgs {
             session_id: session_id.to_owned(),
@@ -103,6 +172,7 @@ impl SessionContext {
             olympiad,
             paper,
             state,
+            lease,
         };
         let supervisor = self.supervisor.get().cloned().ok_or(SessionError::Busy)?;
         let spawned =

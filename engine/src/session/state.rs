@@ -77,6 +77,8 @@ pub enum SessionError {
     Busy,
     #[error("no such session")]
     UnknownSession,
+    #[error("another node serves this session now; connect again")]
+    ServedElsewhere,
     #[error("no proctoring event with sequence {0} was reported in this session")]
     UnknownEvent(u64),
 }

@@ -67,6 +67,7 @@ pub async fn open_engine(dir: &Path) -> Engine {
     let store = EmbeddedStore::open(EmbeddedConfig::new(dir)).unwrap();
     let config = SessionConfig {
         passivate_after_ms: 200,
+        ownership: None,
     };
     Engine::start(Arc::new(store.clone()), Arc::new(store), config)
         .await
