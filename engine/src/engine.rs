@@ -98,6 +98,8 @@ type Recovered = Result<(String, Result<(), SessionError>), tokio::task::JoinErr
 fn recovered_one(joined: Option<Recovered>) -> usize {
     match joined {
         Some(Ok((_, Ok(())))) => 1,
+        // Several nodes share the store and another one serves this session.
+        Some(Ok((_, Err(SessionError::ServedElsewhere)))) => 0,
         Some(Ok((session_id, Err(error)))) => {
             tracing::error!(session_id, %error, "session not recovered");
             0
