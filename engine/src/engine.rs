@@ -7,7 +7,7 @@ use std::time::Duration;
 use ractor::{Actor, ActorRef, RpcReplyPort};
 use serde::{Deserialize, Serialize};
 use storage::cache::{Cache, MemoryCache};
-use storage::{DocumentStore, EventStore, NewEvent, StoreError};
+use storage::{DocumentStore, EventStore, Lease, LeaseError, NewEvent, StoreError};
 use tokio::sync::Mutex;
 
 use crate::catalog::{self, Catalog, CatalogError};
@@ -22,7 +22,7 @@ use crate::read_cache::{self, ReadCache};
 use crate::results::{self, ResultRow, RowInput};
 use crate::scoring;
 use crate::session::actor::{Connection, SessionMsg};
-use crate::session::context::{SessionConfig, SessionContext, stream_name};
+use crate::session::context::{Ownership, SessionConfig, SessionContext, stream_name};
 use crate::session::push::{Outbound, SessionView, Snapshot};
 use crate::session::state::{NewEvidence, SessionError};
 use crate::session::supervisor::{SessionSupervisor, SupervisorMsg};
@@ -32,6 +32,12 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The stream of admin actions.
 const AUDIT_STREAM: &str = "audit";
+
+/// How long a node holds the shared audit stream's lease for one entry.
+const AUDIT_LEASE_MS: u64 = 5_000;
+
+/// How long an admin action waits for another node's audit entry to be written.
+const AUDIT_CLAIM_PATIENCE: Duration = Duration::from_secs(10);
 
 /// One admin action: who, what, when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,19 +231,70 @@ impl Engine {
             at_ms: now_ms(),
         };
         let body = storage::encode(&event);
-        self.context
-            .events
-            .append(
-                AUDIT_STREAM,
-                vec![NewEvent {
+        match &self.context.config.ownership {
+            None => {
+                let record = NewEvent {
                     seq: *seq + 1,
                     body,
-                }],
-            )
-            .await?;
-        *seq += 1;
+                };
+                self.context
+                    .events
+                    .append(AUDIT_STREAM, vec![record])
+                    .await?;
+                *seq += 1;
+            }
+            Some(ownership) => *seq = self.audit_shared(ownership, body).await?,
+        }
         tracing::info!(by, action, "admin action");
         Ok(())
+    }
+
+    /// Appends to the audit stream that several nodes share: under the stream's lease, so
+    /// that two nodes never write one sequence, after the tail as it stands then. Returns
+    /// the sequence written.
+    async fn audit_shared(&self, ownership: &Ownership, body: Vec<u8>) -> Result<u64, StoreError> {
+        let lease = self.claim_audit(ownership).await?;
+        let events = &self.context.events;
+        let appended = async {
+            let tail = events
+                .read(AUDIT_STREAM, 1)
+                .await?
+                .last()
+                .map_or(0, |e| e.seq);
+            let record = NewEvent {
+                seq: tail + 1,
+                body,
+            };
+            events
+                .append_fenced(AUDIT_STREAM, lease.epoch, vec![record])
+                .await?;
+            Ok(tail + 1)
+        }
+        .await;
+        if let Err(error) = ownership.leases.release(&lease).await {
+            tracing::warn!(%error, "audit lease not released; it will expire");
+        }
+        appended
+    }
+
+    /// The audit stream's lease, waited for while another node writes its entry (a few
+    /// milliseconds); refused after `AUDIT_CLAIM_PATIENCE`.
+    async fn claim_audit(&self, ownership: &Ownership) -> Result<Lease, StoreError> {
+        let give_up = std::time::Instant::now() + AUDIT_CLAIM_PATIENCE;
+        loop {
+            let claimed = ownership
+                .leases
+                .claim(AUDIT_STREAM, &ownership.node_id, now_ms(), AUDIT_LEASE_MS)
+                .await;
+            match claimed {
+                Ok(lease) => return Ok(lease),
+                Err(LeaseError::Store(error)) => return Err(error),
+                Err(error) if std::time::Instant::now() >= give_up => {
+                    return Err(StoreError::Failed(format!("audit stream: {error}")));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
     }
 
     /// The audit log, oldest first.

@@ -183,3 +183,40 @@ async fn a_live_node_keeps_its_sessions_by_renewing_their_leases() {
         ));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_actions_on_two_nodes_all_reach_the_shared_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(EmbeddedConfig::new(dir.path())).unwrap();
+    let a = node(&store, "node-a", 30_000, 10_000).await;
+    let b = node(&store, "node-b", 30_000, 10_000).await;
+    a.import_papers("admin-a", &[paper()]).await.unwrap();
+    let writes: Vec<_> = (0..10)
+        .map(|round| {
+            let (a, b) = (a.clone(), b.clone());
+            tokio::spawn(async move {
+                let mut olympiad = olympiad(600);
+                olympiad.title = format!("round {round}");
+                let (first, second) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
+                let (on_first, on_second) = tokio::join!(
+                    first.put_olympiad("admin-1", &olympiad),
+                    second.put_olympiad("admin-2", &olympiad),
+                );
+                on_first.unwrap();
+                on_second.unwrap();
+            })
+        })
+        .collect();
+    for write in writes {
+        write.await.unwrap();
+    }
+    let log = b.audit_log().await.unwrap();
+    assert_eq!(
+        log.len(),
+        21,
+        "one import and twenty olympiad changes, none overwritten"
+    );
+    assert_eq!(log.iter().filter(|e| e.by == "admin-1").count(), 10);
+    assert_eq!(log.iter().filter(|e| e.by == "admin-2").count(), 10);
+    assert_eq!(log, a.audit_log().await.unwrap());
+}
