@@ -1,5 +1,6 @@
-//! How the ScyllaDB backend connects: contact points, consistency levels, timeouts, and
-//! the `OLYMP_SCYLLA_*` environment variables that set them.
+//! How the ScyllaDB backend connects: contact points, consistency levels, timeouts, the
+//! document group log's deadline, grace and sweep interval, and the `OLYMP_SCYLLA_*`
+//! environment variables that set some of them.
 
 use ::scylla::statement::{Consistency, SerialConsistency};
 
@@ -18,6 +19,20 @@ pub enum ConfigError {
     /// A consistency level name is not one the backend accepts.
     #[error("consistency {0:?} is not one of ONE, QUORUM, LOCAL_QUORUM, EACH_QUORUM, ALL")]
     UnknownConsistency(String),
+    /// The group log's grace does not exceed a group's deadline plus one request's timeout,
+    /// so a sweep could settle a group that a live writer is still applying.
+    #[error(
+        "document group grace of {grace_ms} ms must exceed the group deadline ({deadline_ms} ms) \
+         plus the request timeout ({request_timeout_ms} ms)"
+    )]
+    GroupGraceTooShort {
+        grace_ms: u64,
+        deadline_ms: u64,
+        request_timeout_ms: u64,
+    },
+    /// The group log's sweep interval is zero.
+    #[error("the document group sweep interval must be above zero")]
+    NoSweepInterval,
 }
 
 /// Connection settings of the ScyllaDB backend.
@@ -38,6 +53,16 @@ pub struct ScyllaConfig {
     pub connection_timeout_ms: u64,
     /// Apply `storage/schema/olymp.cql` (every statement is `IF NOT EXISTS`) on connect.
     pub create_schema: bool,
+    /// Limit on one document group's `write`, all its steps included; a group past it fails
+    /// and its intent is left to the sweep. 60 s unless set.
+    pub document_group_deadline_ms: u64,
+    /// Age from which the sweep settles a group's intent, taken to mean its writer is gone.
+    /// Must exceed the deadline plus `request_timeout_ms` (a request sent just before the
+    /// deadline may still land) with room for clock skew between nodes. 5 min unless set.
+    pub document_group_grace_ms: u64,
+    /// Time between two sweeps of the group log by this store; one runs on connect too.
+    /// 60 s unless set.
+    pub document_group_sweep_interval_ms: u64,
 }
 
 impl ScyllaConfig {
@@ -57,7 +82,29 @@ impl ScyllaConfig {
             request_timeout_ms: 5_000,
             connection_timeout_ms: 5_000,
             create_schema: true,
+            document_group_deadline_ms: 60_000,
+            document_group_grace_ms: 300_000,
+            document_group_sweep_interval_ms: 60_000,
         })
+    }
+
+    /// Refuses settings that would let the group log's sweep settle a group that its writer
+    /// is still applying, or that would sweep without pause.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let busiest_ms = self
+            .document_group_deadline_ms
+            .saturating_add(self.request_timeout_ms);
+        if self.document_group_grace_ms <= busiest_ms {
+            return Err(ConfigError::GroupGraceTooShort {
+                grace_ms: self.document_group_grace_ms,
+                deadline_ms: self.document_group_deadline_ms,
+                request_timeout_ms: self.request_timeout_ms,
+            });
+        }
+        if self.document_group_sweep_interval_ms == 0 {
+            return Err(ConfigError::NoSweepInterval);
+        }
+        Ok(())
     }
 
     /// Parses a comma-separated node list such as `127.0.0.1:9042,127.0.0.2:9042`.
@@ -122,6 +169,30 @@ mod tests {
             ScyllaConfig::new(many).unwrap_err(),
             ConfigError::TooManyNodes(CONTACT_POINTS_MAX + 1)
         );
+    }
+
+    #[test]
+    fn the_default_group_grace_exceeds_the_group_deadline() {
+        let config = ScyllaConfig::from_node_list("127.0.0.1:9042").unwrap();
+        assert_eq!(config.validate(), Ok(()));
+        assert!(config.document_group_deadline_ms < config.document_group_grace_ms);
+    }
+
+    #[test]
+    fn a_group_grace_within_the_deadline_and_a_zero_sweep_interval_are_refused() {
+        let mut config = ScyllaConfig::from_node_list("127.0.0.1:9042").unwrap();
+        config.document_group_grace_ms = 64_000;
+        assert_eq!(
+            config.validate(),
+            Err(ConfigError::GroupGraceTooShort {
+                grace_ms: 64_000,
+                deadline_ms: 60_000,
+                request_timeout_ms: 5_000,
+            })
+        );
+        config.document_group_grace_ms = 300_000;
+        config.document_group_sweep_interval_ms = 0;
+        assert_eq!(config.validate(), Err(ConfigError::NoSweepInterval));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Opening the ScyllaDB backend: a session with token-aware routing, the configured
 //! consistency and the retry policy, the schema when asked for, then every statement
-//! prepared. A store that opened has all its statements; none is prepared later.
+//! prepared. A store that opened has all its statements; none is prepared later. Then the
+//! document group log is swept once, and a task is started that sweeps it periodically.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,12 +12,16 @@ use ::scylla::client::session_builder::SessionBuilder;
 use ::scylla::errors::{ExecutionError, NewSessionError, PrepareError};
 use ::scylla::policies::load_balancing::DefaultPolicy;
 
+use super::recovery::spawn_sweeper;
 use super::retry::OlympRetryPolicy;
-use super::{Inner, ScyllaConfig, ScyllaStore, Statements, schema};
+use super::{ConfigError, Inner, ScyllaConfig, ScyllaStore, Statements, schema};
 
 /// Why the backend could not open.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
+    /// The configuration is refused before anything is contacted.
+    #[error("invalid ScyllaDB configuration")]
+    Config(#[from] ConfigError),
     /// No session could be opened to any contact point.
     #[error("cannot open a session to {nodes:?}")]
     Session {
@@ -39,8 +44,11 @@ pub enum ConnectError {
 }
 
 impl ScyllaStore {
-    /// Connects, applies the schema if `config.create_schema`, and prepares every statement.
+    /// Connects, applies the schema if `config.create_schema`, prepares every statement,
+    /// sweeps the document group log and starts its periodic sweep (which needs a tokio
+    /// runtime, as every call here does).
     pub async fn connect(config: &ScyllaConfig) -> Result<Self, ConnectError> {
+        config.validate()?;
         let session = open_session(config)
             .await
             .map_err(|source| ConnectError::Session {
@@ -58,10 +66,29 @@ impl ScyllaStore {
             session,
             statements,
             known_directories: Default::default(),
+            group_deadline: Duration::from_millis(config.document_group_deadline_ms),
+            sweeper: Default::default(),
         };
-        Ok(Self {
+        let store = Self {
             inner: Arc::new(inner),
-        })
+        };
+        store.start_group_log_sweeps(config).await;
+        Ok(store)
+    }
+
+    /// Settles what the group log holds from before this start (a failure is logged: the
+    /// periodic sweep tries again), then starts the periodic sweep.
+    async fn start_group_log_sweeps(&self, config: &ScyllaConfig) {
+        let grace = Duration::from_millis(config.document_group_grace_ms);
+        if let Err(error) = self.recover_document_groups(grace).await {
+            tracing::warn!(%error, "group log sweep on connect failed; the periodic one retries");
+        }
+        let interval = Duration::from_millis(config.document_group_sweep_interval_ms);
+        let sweeper = spawn_sweeper(Arc::downgrade(&self.inner), interval, grace);
+        self.inner
+            .sweeper
+            .set(sweeper)
+            .expect("the sweeper starts once per store");
     }
 }
 

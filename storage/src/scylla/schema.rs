@@ -25,11 +25,17 @@ mod tests {
     #[test]
     fn the_schema_file_creates_the_keyspace_then_every_table() {
         let statements = statements(SCHEMA_CQL);
-        assert_eq!(statements.len(), 5);
+        assert_eq!(statements.len(), 6);
         assert!(statements[0].starts_with("CREATE KEYSPACE IF NOT EXISTS olymp"));
         assert!(statements[0].contains("NetworkTopologyStrategy"));
         assert!(statements[0].contains("tablets = {'enabled': false}"));
-        for table in ["events", "leases", "documents", "document_dirs"] {
+        for table in [
+            "events",
+            "leases",
+            "documents",
+            "document_dirs",
+            "document_groups",
+        ] {
             let create = format!("CREATE TABLE IF NOT EXISTS olymp.{table} (");
             assert!(
                 statements.iter().any(|s| s.starts_with(&create)),

@@ -82,6 +82,12 @@ pub(super) const UNDO_CREATE: Spec = spec(
     "DELETE FROM olymp.documents WHERE dir = ? AND bucket = ? AND key = ? IF group_id = ?",
     Kind::IdempotentWrite,
 );
+/// Which group created a document, read linearizably: the group log's sweep decides by it.
+pub(super) const SELECT_DOCUMENT_GROUP: Spec = spec(
+    "SELECT group_id FROM olymp.documents WHERE dir = ? AND bucket = ? AND key = ?",
+    Kind::SerialRead,
+);
+/// Puts and deletes carry a client timestamp set per execution (see `documents.rs`).
 pub(super) const PUT_DOCUMENT: Spec = spec(
     "INSERT INTO olymp.documents (dir, bucket, key, value) VALUES (?, ?, ?, ?)",
     Kind::IdempotentWrite,
@@ -106,9 +112,29 @@ pub(super) const SCAN_DIRECTORIES: Spec = spec(
     "SELECT child FROM olymp.document_dirs WHERE parent = ? AND child >= ?",
     Kind::Read,
 );
+/// The intent of a document group (`group_log.rs`); repeating it writes the same row.
+pub(super) const INSERT_GROUP: Spec = spec(
+    "INSERT INTO olymp.document_groups (shard, group_id, write_timestamp_us, writes) \
+     VALUES (?, ?, ?, ?)",
+    Kind::IdempotentWrite,
+);
+/// Marks a group's creates all made: from then on the group only rolls forward.
+pub(super) const COMMIT_GROUP: Spec = spec(
+    "UPDATE olymp.document_groups SET committed = true WHERE shard = ? AND group_id = ?",
+    Kind::IdempotentWrite,
+);
+pub(super) const DELETE_GROUP: Spec = spec(
+    "DELETE FROM olymp.document_groups WHERE shard = ? AND group_id = ?",
+    Kind::IdempotentWrite,
+);
+pub(super) const SELECT_GROUPS: Spec = spec(
+    "SELECT group_id, write_timestamp_us, committed, writes FROM olymp.document_groups \
+     WHERE shard = ?",
+    Kind::Read,
+);
 
 /// Every statement, in the order `Statements::prepare` prepares them.
-pub(super) const ALL: [Spec; 17] = [
+pub(super) const ALL: [Spec; 22] = [
     INSERT_EVENT,
     SWAP_FENCE,
     SELECT_FENCE,
@@ -120,12 +146,17 @@ pub(super) const ALL: [Spec; 17] = [
     EXTEND_LEASE,
     CREATE_DOCUMENT,
     UNDO_CREATE,
+    SELECT_DOCUMENT_GROUP,
     PUT_DOCUMENT,
     DELETE_DOCUMENT,
     GET_DOCUMENT,
     SCAN_DOCUMENTS,
     LINK_DIRECTORY,
     SCAN_DIRECTORIES,
+    INSERT_GROUP,
+    COMMIT_GROUP,
+    DELETE_GROUP,
+    SELECT_GROUPS,
 ];
 
 /// Rows per page of a paged read.
@@ -144,12 +175,17 @@ pub(super) struct Statements {
     pub extend_lease: PreparedStatement,
     pub create_document: PreparedStatement,
     pub undo_create: PreparedStatement,
+    pub select_document_group: PreparedStatement,
     pub put_document: PreparedStatement,
     pub delete_document: PreparedStatement,
     pub get_document: PreparedStatement,
     pub scan_documents: PreparedStatement,
     pub link_directory: PreparedStatement,
     pub scan_directories: PreparedStatement,
+    pub insert_group: PreparedStatement,
+    pub commit_group: PreparedStatement,
+    pub delete_group: PreparedStatement,
+    pub select_groups: PreparedStatement,
 }
 
 impl Statements {
@@ -180,18 +216,23 @@ impl Statements {
             extend_lease: take(),
             create_document: take(),
             undo_create: take(),
+            select_document_group: take(),
             put_document: take(),
             delete_document: take(),
             get_document: take(),
             scan_documents: take(),
             link_directory: take(),
             scan_directories: take(),
+            insert_group: take(),
+            commit_group: take(),
+            delete_group: take(),
+            select_groups: take(),
         })
     }
 
     /// The statements in `ALL` order, for checks that must cover every one.
     #[cfg(test)]
-    pub fn all(&self) -> [&PreparedStatement; 17] {
+    pub fn all(&self) -> [&PreparedStatement; 22] {
         [
             &self.insert_event,
             &self.swap_fence,
@@ -204,12 +245,17 @@ impl Statements {
             &self.extend_lease,
             &self.create_document,
             &self.undo_create,
+            &self.select_document_group,
             &self.put_document,
             &self.delete_document,
             &self.get_document,
             &self.scan_documents,
             &self.link_directory,
             &self.scan_directories,
+            &self.insert_group,
+            &self.commit_group,
+            &self.delete_group,
+            &self.select_groups,
         ]
     }
 }

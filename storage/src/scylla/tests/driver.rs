@@ -6,10 +6,11 @@
 //! write timeout is retried for an append and not for a lease claim; overload,
 //! unavailability and silence come back as errors (so the caller acknowledges nothing); an
 //! answer "not applied, fence 7" refuses a fenced append; a conflicting create takes back the
-//! group's earlier creates; several puts and deletes go as one logged batch. What they do
-//! not prove: anything about data on a real cluster —
-//! the simulated node stores nothing, so partitioning, Paxos, fencing across nodes and the
-//! contract's semantics are checked only by `contract.rs` against a real cluster.
+//! group's earlier creates and deletes its intent; several puts and deletes go as one logged
+//! batch (the group log's own tests are in `group_log.rs`). What they do not prove: anything
+//! about data on a real cluster — the simulated node stores nothing, so partitioning, Paxos,
+//! fencing across nodes and the contract's semantics are checked only by `contract.rs`
+//! against a real cluster.
 
 use std::time::Duration;
 
@@ -26,15 +27,15 @@ use crate::event_store::{AppendOutcome, EventStore, NewEvent, StoreError};
 use crate::lease::{LeaseError, LeaseStore};
 use crate::scylla::statements::{self, ALL, Kind};
 
-type Frames = mpsc::UnboundedReceiver<(RequestFrame, Option<u16>)>;
+pub(super) type Frames = mpsc::UnboundedReceiver<(RequestFrame, Option<u16>)>;
 
 /// A channel the proxy copies every frame a rule matched into.
-fn feedback() -> (mpsc::UnboundedSender<(RequestFrame, Option<u16>)>, Frames) {
+pub(super) fn feedback() -> (mpsc::UnboundedSender<(RequestFrame, Option<u16>)>, Frames) {
     mpsc::unbounded_channel()
 }
 
 /// The frames received so far.
-fn drain(frames: &mut Frames) -> Vec<RequestFrame> {
+pub(super) fn drain(frames: &mut Frames) -> Vec<RequestFrame> {
     let mut out = Vec::new();
     while let Ok((frame, _)) = frames.try_recv() {
         out.push(frame);
@@ -42,7 +43,7 @@ fn drain(frames: &mut Frames) -> Vec<RequestFrame> {
     out
 }
 
-fn opcode(opcode: RequestOpcode) -> Condition {
+pub(super) fn opcode(opcode: RequestOpcode) -> Condition {
     Condition::RequestOpcode(opcode)
 }
 
@@ -285,6 +286,7 @@ async fn a_group_meeting_a_taken_key_takes_back_its_creates_and_writes_nothing_e
     let taken = |frame: RequestFrame| result(&frame, lwt_rows(false, &[]));
     let (undo_tx, mut undos) = feedback();
     let (put_tx, mut puts) = feedback();
+    let (log_tx, mut log) = feedback();
     let node = FakeNode::start(vec![
         RequestRule(
             runs(statements::CREATE_DOCUMENT)
@@ -298,6 +300,14 @@ async fn a_group_meeting_a_taken_key_takes_back_its_creates_and_writes_nothing_e
         RequestRule(
             runs(statements::PUT_DOCUMENT),
             answer_reaction().with_feedback_when_performed(put_tx),
+        ),
+        RequestRule(
+            Condition::any([
+                runs(statements::INSERT_GROUP),
+                runs(statements::COMMIT_GROUP),
+                runs(statements::DELETE_GROUP),
+            ]),
+            answer_reaction().with_feedback_when_performed(log_tx),
         ),
     ])
     .await;
@@ -319,6 +329,14 @@ async fn a_group_meeting_a_taken_key_takes_back_its_creates_and_writes_nothing_e
     assert_eq!(undone.len(), 1, "the create of doc/a is taken back");
     assert!(undone[0].body.windows(5).any(|w| w == b"doc/a"));
     assert!(drain(&mut puts).is_empty(), "the put is never sent");
+    let log = drain(&mut log);
+    assert_eq!(
+        log.len(),
+        2,
+        "the intent is logged and deleted, never committed"
+    );
+    assert!(frame_runs(&log[0], statements::INSERT_GROUP));
+    assert!(frame_runs(&log[1], statements::DELETE_GROUP));
     node.stop().await;
 }
 

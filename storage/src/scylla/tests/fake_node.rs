@@ -66,13 +66,26 @@ impl FakeNode {
 
     /// A store connected to this node, without schema creation and with short timeouts.
     pub async fn connect(&self) -> ScyllaStore {
+        self.connect_with(|_| {}).await
+    }
+
+    /// `connect`, with the configuration changed by `adjust` first.
+    pub async fn connect_with(&self, adjust: impl FnOnce(&mut ScyllaConfig)) -> ScyllaStore {
         let mut config = ScyllaConfig::new(vec![self.address.to_string()]).unwrap();
         config.create_schema = false;
         config.request_timeout_ms = 1_000;
         config.connection_timeout_ms = 1_000;
+        adjust(&mut config);
         ScyllaStore::connect(&config)
             .await
             .expect("connects to the fake node")
+    }
+
+    /// Adds rules ahead of every other, for what a test wants answered only after connect.
+    pub fn prepend_rules(&mut self, rules: Vec<RequestRule>) {
+        for node in &mut self.proxy.running_nodes {
+            node.prepend_request_rules(rules.clone());
+        }
     }
 
     pub async fn stop(self) {
@@ -252,6 +265,25 @@ fn no_rows(table: &str, columns: &[(String, u16)]) -> Vec<u8> {
         .columns(table, columns)
         .int(0)
         .0
+}
+
+/// A SELECT's answer with the given rows, each cell encoded as CQL (`None` is null), in the
+/// order of the statement's selected columns.
+pub(crate) fn rows(spec: Spec, rows: &[Vec<Option<Vec<u8>>>]) -> Vec<u8> {
+    let shape = Shape::of(spec);
+    let mut body = Body::default()
+        .int(ROWS)
+        .int(GLOBAL_TABLE_SPEC)
+        .int(shape.results.len() as i32)
+        .columns(&shape.table, &shape.results)
+        .int(rows.len() as i32);
+    for row in rows {
+        assert_eq!(row.len(), shape.results.len(), "one cell per column");
+        for cell in row {
+            body = body.bytes(cell.as_deref());
+        }
+    }
+    body.0
 }
 
 /// A lightweight transaction's answer: `[applied]`, then `bigint` columns of the old row.

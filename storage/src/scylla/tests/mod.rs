@@ -5,3 +5,4 @@
 mod contract;
 mod driver;
 mod fake_node;
+mod group_log;
