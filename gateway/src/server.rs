@@ -1,5 +1,6 @@
-//! Starts and stops a whole Olymp node: the embedded store, the engine, the WebSocket
-//! listener (on the engine's runtime) and the HTTP server (on actix's own thread).
+//! Starts and stops a whole Olymp node: the store (embedded, or a ScyllaDB cluster shared
+//! with other nodes), the engine, the WebSocket listener (on the engine's runtime) and the
+//! HTTP server (on actix's own thread).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -7,9 +8,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use engine::Engine;
-use engine::session::context::SessionConfig;
+use engine::session::context::{Ownership, SessionConfig};
 use storage::cache::{Cache, MemcachedCache, MemcachedConfig, MemoryCache};
-use storage::{EmbeddedConfig, EmbeddedStore};
+use storage::scylla::{ScyllaConfig, ScyllaStore};
+use storage::{DocumentStore, EmbeddedConfig, EmbeddedStore, EventStore};
 
 use crate::auth::Signer;
 use crate::state::{Evidence, Gateway};
@@ -37,6 +39,18 @@ pub struct ServeConfig {
     pub concurrent_uploads: usize,
     /// Memcached servers (`HOST:PORT`) shared by the nodes; none means an in-process cache.
     pub memcached: Vec<String>,
+    /// A ScyllaDB cluster shared with other nodes, instead of `store`.
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// A node among several on one ScyllaDB cluster: sessions are owned by lease.
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    pub scylla: ScyllaConfig,
+    /// Unique among the running nodes.
+    pub node_id: String,
+    /// See `engine::session::context::Ownership`.
+    pub lease_ttl_ms: u64,
 }
 
 impl ServeConfig {
@@ -48,6 +62,7 @@ impl ServeConfig {
             evidence: FsBlobLimits::default(),
             concurrent_uploads: 32,
             memcached: Vec::new(),
+            cluster: None,
             data_dir,
             http_addr,
             ws_addr,
@@ -121,15 +136,32 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Opens the store and the engine, as `serve` and the offline commands do.
 pub async fn open_engine(config: &ServeConfig) -> anyhow::Result<Engine> {
-    let store = EmbeddedStore::open(config.store.clone()).context("opening the embedded store")?;
-    let engine = Engine::start_with_cache(
-        Arc::new(store.clone()),
-        Arc::new(store),
-        config.session.clone(),
-        open_cache(&config.memcached)?,
-    )
-    .await
-    .context("starting the engine")?;
+    let mut session = config.session.clone();
+    let (events, documents): (Arc<dyn EventStore>, Arc<dyn DocumentStore>) = match &config.cluster {
+        None => {
+            let store =
+                EmbeddedStore::open(config.store.clone()).context("opening the embedded store")?;
+            (Arc::new(store.clone()), Arc::new(store))
+        }
+        Some(cluster) => {
+            let store = ScyllaStore::connect(&cluster.scylla)
+                .await
+                .context("connecting to ScyllaDB")?;
+            let leases = Arc::new(store.clone());
+            session.ownership = Some(Ownership::new(
+                leases,
+                cluster.node_id.clone(),
+                cluster.lease_ttl_ms,
+            ));
+            let nodes = cluster.scylla.nodes.join(",");
+            tracing::info!(nodes, node_id = cluster.node_id, "storing in ScyllaDB");
+            (Arc::new(store.clone()), Arc::new(store))
+        }
+    };
+    let cache = open_cache(&config.memcached)?;
+    let engine = Engine::start_with_cache(events, documents, session, cache)
+        .await
+        .context("starting the engine")?;
     Ok(engine)
 }
 

@@ -4,6 +4,7 @@
 mod support;
 
 mod cache;
+mod cluster;
 mod crash;
 mod evidence;
 mod http_api;

@@ -29,6 +29,8 @@ pub enum Format {
 pub struct ImportArgs {
     #[arg(long, env = "OLYMP_DATA_DIR", default_value_os_t = super::default_data_dir())]
     data_dir: PathBuf,
+    #[command(flatten)]
+    store: super::store_args::StoreArgs,
     #[arg(long, value_enum)]
     format: Format,
     /// The question-bank file.
@@ -133,11 +135,12 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         Some(id) => Some(olympiad_from_args(&args, id, &report)?),
         None => None,
     };
-    let config = ServeConfig::new(
+    let mut config = ServeConfig::new(
         &args.data_dir,
         "127.0.0.1:0".parse()?,
         "127.0.0.1:0".parse()?,
     );
+    args.store.apply(&mut config)?;
     let runtime = super::engine_runtime("olymp-import")?;
     runtime.block_on(async move {
         let engine = open_engine(&config).await?;

@@ -6,6 +6,7 @@ mod import;
 mod loadtest;
 mod rehearse;
 mod serve;
+mod store_args;
 mod token;
 
 use std::path::PathBuf;

@@ -31,6 +31,8 @@ pub struct ServeArgs {
     /// nodes (repeatable, or comma-separated). Without it the cache is in-process.
     #[arg(long = "memcached", env = "OLYMP_MEMCACHED", value_delimiter = ',')]
     memcached: Vec<String>,
+    #[command(flatten)]
+    store: super::store_args::StoreArgs,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -39,6 +41,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.http_workers = args.http_workers;
     config.public_ws_url = args.public_ws_url;
     config.memcached = args.memcached;
+    args.store.apply(&mut config)?;
     let runtime = super::engine_runtime("olymp-engine")?;
     runtime.block_on(async move {
         let node = server::start(config).await?;
