@@ -11,7 +11,7 @@ use std::time::Duration;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use storage::{Lease, LeaseError, StoreError};
 
-use super::context::{SessionContext, lease_failure, stream_name};
+use super::context::{SessionContext, stream_name};
 use super::events::SessionEvent;
 use super::push::{Outbound, Push, SessionView, Snapshot};
 use super::state::{Decision, NewEvidence, SessionError, SessionState, Status};
@@ -697,7 +697,8 @@ impl SessionActorState {
             Ok(lease) => self.lease = Some(lease),
             Err(LeaseError::Lost { .. }) => self.lease_lost = true,
             Err(error) => {
-                let _ = lease_failure(&self.session_id, error);
+                let session_id = &self.session_id;
+                tracing::warn!(%session_id, %error, "session lease not renewed; retried later");
             }
         }
         self.schedule_renewal(myself);

@@ -84,7 +84,7 @@ impl std::fmt::Debug for Ownership {
 }
 
 /// What a failed claim or renewal means to the session's callers.
-pub(crate) fn lease_failure(session_id: &str, error: LeaseError) -> SessionError {
+fn lease_failure(session_id: &str, error: LeaseError) -> SessionError {
     match error {
         LeaseError::Held { .. } | LeaseError::Lost { .. } => SessionError::ServedElsewhere,
         LeaseError::Store(error) => {
