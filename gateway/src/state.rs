@@ -32,7 +32,15 @@ pub struct Evidence {
     pub upload_slots: tokio::sync::Semaphore,
     /// Uploads per session: a steady trickle of snapshots passes, a flood does not.
     pub per_session: governor::DefaultKeyedRateLimiter<String>,
+    /// One session's uploads store, link (and on a refused link remove) one at a time:
+    /// evidence is content-addressed, so two uploads of the same bytes share a file, and
+    /// one must not remove it while the other links it. Sessions share `UPLOAD_STRIPES`
+    /// locks by hash.
+    stripes: Vec<tokio::sync::Mutex<()>>,
 }
+
+/// Locks that serialise one session's uploads.
+const UPLOAD_STRIPES: usize = 256;
 
 /// Sustained evidence uploads per session per minute, and the burst above it.
 const UPLOADS_PER_MINUTE: u32 = 20;
@@ -47,7 +55,19 @@ impl Evidence {
             blobs,
             upload_slots: tokio::sync::Semaphore::new(concurrent_uploads.max(1)),
             per_session: governor::RateLimiter::keyed(quota),
+            stripes: (0..UPLOAD_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
         }
+    }
+
+    /// The lock a session's uploads take while they store and link.
+    pub fn session_lock(&self, session_id: &str) -> &tokio::sync::Mutex<()> {
+        use std::hash::{Hash, Hasher};
+        // Fixed keys: the same session always maps to the same lock.
+        let mut hasher = std::hash::DefaultHasher::new();
+        session_id.hash(&mut hasher);
+        &self.stripes[hasher.finish() as usize % self.stripes.len()]
     }
 }
 

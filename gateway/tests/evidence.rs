@@ -160,3 +160,44 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() {
     assert_eq!(evidence_files(&node, &session), 0);
     node.server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_upload_never_removes_the_same_image_another_upload_linked() {
+    let node = node(600).await;
+    let http = node.server.http_addr;
+    let (session, ticket) = participant(&node, "Тарас").await;
+    let (mut client, _) = Client::resume(node.server.ws_addr, &ticket).await;
+    client
+        .send(json!({"v": 1, "type": "proctor", "seq": 1, "kind": "camera_stopped"}))
+        .await;
+    assert_eq!(client.next().await["type"], "ack");
+    // Five rounds (ten uploads: the session's burst) of the same image sent twice at once,
+    // once documenting the reported event and once an event that does not exist.
+    for round in 0..5u8 {
+        let image = [JPEG, &[round]].concat();
+        let (linked, refused) = tokio::join!(
+            upload(
+                http,
+                Some(&ticket),
+                "kind=camera&documents_seq=1",
+                &image,
+                None
+            ),
+            upload(
+                http,
+                Some(&ticket),
+                "kind=camera&documents_seq=999",
+                &image,
+                None
+            ),
+        );
+        assert_eq!(linked.0, 201, "{}", linked.1);
+        assert_eq!(refused.0, 422, "{}", refused.1);
+    }
+    assert_eq!(
+        evidence_files(&node, &session),
+        5,
+        "every acknowledged image is on disk"
+    );
+    node.server.stop().await;
+}

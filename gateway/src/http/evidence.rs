@@ -114,6 +114,7 @@ async fn store_and_link(
     let body = tokio::time::timeout(BODY_TIMEOUT, read_bounded(payload, limit_bytes))
         .await
         .map_err(|_| ApiError::BodyTimeout)??;
+    let _one_at_a_time = gateway.evidence.session_lock(&session).lock().await;
     let stored = blobs.put(&session, body).await?;
     let evidence = NewEvidence {
         id: stored.id.clone(),

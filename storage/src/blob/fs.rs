@@ -138,13 +138,15 @@ impl FsBlobStore {
             bytes: bytes.len() as u64,
             newly_stored: false,
         };
-        if dir.join(&name).exists() {
-            return Ok(stored);
-        }
+        // The session's usage entry is held from here on, so that two uploads of the same
+        // bytes cannot both find the file absent and both count it.
         let mut used = self
             .usage
             .entry(namespace.to_owned())
             .or_insert_with(|| directory_bytes(&dir));
+        if dir.join(&name).exists() {
+            return Ok(stored);
+        }
         let limit_bytes = self.limits.max_session_bytes;
         if *used + stored.bytes > limit_bytes {
             return Err(BlobError::QuotaExceeded { limit_bytes });
@@ -215,8 +217,14 @@ impl BlobStore for FsBlobStore {
             .join(namespace)
             .join(format!("{id}.{}", media_type.extension()));
         tokio::fs::remove_file(&path).await.map_err(io_error)?;
+        let freed = bytes.len() as u64;
         if let Some(mut used) = self.usage.get_mut(namespace) {
-            *used = used.saturating_sub(bytes.len() as u64);
+            *used = used.saturating_sub(freed);
+        }
+        if let Ok(mut total) = self.total.lock()
+            && let Some(all) = total.as_mut()
+        {
+            *all = all.saturating_sub(freed);
         }
         Ok(())
     }
@@ -272,6 +280,52 @@ mod tests {
         assert_eq!(
             no_room.put("d", [JPEG, b"3"].concat()).await,
             Err(BlobError::StoreFull)
+        );
+    }
+
+    #[tokio::test]
+    async fn removed_evidence_gives_its_bytes_back_to_the_session_and_the_node() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = FsBlobLimits {
+            max_blob_bytes: 1024,
+            max_session_bytes: 100,
+            max_total_bytes: 100,
+            min_free_bytes: 0,
+        };
+        let blobs = FsBlobStore::new(dir.path(), limits);
+        // Twenty times the caps pass through, each removed before the next.
+        for round in 0..200u32 {
+            let bytes = [JPEG, &round.to_be_bytes()].concat();
+            let stored = blobs.put("s1", bytes).await.unwrap();
+            blobs.remove("s1", &stored.id).await.unwrap();
+        }
+        assert!(blobs.put("s2", [JPEG, b"last"].concat()).await.is_ok());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_same_bytes_uploaded_twice_at_once_are_stored_and_counted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = store(dir.path(), 1024, 1024 * 1024);
+        for round in 0..100u32 {
+            let bytes = [JPEG, &round.to_be_bytes()].concat();
+            let (first, second) = tokio::join!(
+                blobs.put("s1", bytes.clone()),
+                blobs.put("s1", bytes.clone())
+            );
+            let newly = [first.unwrap(), second.unwrap()]
+                .iter()
+                .filter(|stored| stored.newly_stored)
+                .count();
+            assert_eq!(
+                newly, 1,
+                "round {round}: exactly one upload stores the file"
+            );
+        }
+        let used = *blobs.usage.get("s1").unwrap();
+        assert_eq!(
+            used,
+            100 * (JPEG.len() as u64 + 4),
+            "each file counted once"
         );
     }
 
