@@ -33,6 +33,9 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// The stream of admin actions.
 const AUDIT_STREAM: &str = "audit";
 
+/// Places an admin action's entry tries after the stream's tail before giving up.
+const AUDIT_ATTEMPTS: usize = 3;
+
 /// How long a node holds the shared audit stream's lease for one entry.
 const AUDIT_LEASE_MS: u64 = 5_000;
 
@@ -232,21 +235,36 @@ impl Engine {
         };
         let body = storage::encode(&event);
         match &self.context.config.ownership {
-            None => {
-                let record = NewEvent {
-                    seq: *seq + 1,
-                    body,
-                };
-                self.context
-                    .events
-                    .append(AUDIT_STREAM, vec![record])
-                    .await?;
-                *seq += 1;
-            }
+            None => *seq = self.audit_alone(*seq, body).await?,
             Some(ownership) => *seq = self.audit_shared(ownership, body).await?,
         }
         tracing::info!(by, action, "admin action");
         Ok(())
+    }
+
+    /// Appends to the audit stream this node alone writes, after `last` (the last sequence
+    /// it knows of). If the stream already holds that sequence (an earlier write reported
+    /// as failed had landed), the entry goes after the stream's tail instead. Returns the
+    /// sequence written.
+    async fn audit_alone(&self, last: u64, body: Vec<u8>) -> Result<u64, StoreError> {
+        let events = &self.context.events;
+        let mut seq = last + 1;
+        for _ in 0..AUDIT_ATTEMPTS {
+            let record = NewEvent {
+                seq,
+                body: body.clone(),
+            };
+            if events.append(AUDIT_STREAM, vec![record]).await?.duplicates == 0 {
+                return Ok(seq);
+            }
+            seq = events
+                .read(AUDIT_STREAM, seq)
+                .await?
+                .last()
+                .map_or(seq, |e| e.seq)
+                + 1;
+        }
+        Err(StoreError::Failed("the audit stream keeps moving".into()))
     }
 
     /// Appends to the audit stream that several nodes share: under the stream's lease, so
@@ -265,9 +283,15 @@ impl Engine {
                 seq: tail + 1,
                 body,
             };
-            events
+            let outcome = events
                 .append_fenced(AUDIT_STREAM, lease.epoch, vec![record])
                 .await?;
+            if outcome.duplicates > 0 {
+                // Only a writer without the lease could have written there.
+                return Err(StoreError::Failed(
+                    "the audit stream moved under its lease".into(),
+                ));
+            }
             Ok(tail + 1)
         }
         .await;

@@ -75,6 +75,17 @@ pub(crate) fn lease_lost(session_id: &str) {
     );
 }
 
+/// An append found some of its sequences stored already: a write reported as failed had
+/// landed. Nothing was acknowledged; the actor rereads its stream.
+pub(crate) fn stream_ahead(session_id: &str, duplicates: usize) {
+    STORAGE_FAILURES.inc();
+    tracing::warn!(
+        session_id,
+        duplicates,
+        "session stream held writes the actor had not applied; rereading it"
+    );
+}
+
 static STORAGE_FAILURES: LazyLock<IntCounter> = LazyLock::new(|| {
     register_int_counter!(
         "olymp_session_storage_failures_total",

@@ -4,3 +4,4 @@ mod support;
 
 mod lifecycle;
 mod ownership;
+mod unknown_outcome;

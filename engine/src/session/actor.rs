@@ -125,6 +125,10 @@ pub struct SessionActorState {
     lease: Option<Lease>,
     /// Another node took the session over: the actor stops after the current message.
     lease_lost: bool,
+    /// A write failed, and may have landed all the same (a timeout on a cluster): the
+    /// state is reread from the stream before the next command, and nothing is written
+    /// until it has been.
+    uncertain: bool,
 }
 
 /// The actor itself holds nothing; see `SessionActorState`.
@@ -153,6 +157,7 @@ impl Actor for SessionActor {
             last_activity_ms: now_ms(),
             lease: args.lease,
             lease_lost: false,
+            uncertain: false,
         })
     }
 
@@ -189,6 +194,9 @@ impl Actor for SessionActor {
         message: SessionMsg,
         state: &mut SessionActorState,
     ) -> Result<(), ActorProcessingErr> {
+        if state.uncertain {
+            state.reread(&myself).await;
+        }
         match message {
             SessionMsg::Start(reply) => state.start(&myself, reply).await,
             SessionMsg::Attach { connection, reply } => state.attach(connection, reply).await,
@@ -245,6 +253,9 @@ impl SessionActorState {
         if events.is_empty() {
             return Ok(());
         }
+        if self.uncertain {
+            return Err(SessionError::StorageUnavailable);
+        }
         let first_seq = self.session.last_event_seq + 1;
         let records = events
             .iter()
@@ -264,6 +275,14 @@ impl SessionActorState {
             None => self.context.events.append(&self.stream, records).await,
         };
         match appended {
+            Ok(outcome) if outcome.duplicates > 0 => {
+                // The stream already held some of these sequences: an earlier write whose
+                // reply was an error landed after all. Nothing of this command is applied
+                // or acknowledged; the state is reread before the next one.
+                metrics::stream_ahead(&self.session_id, outcome.duplicates);
+                self.uncertain = true;
+                return Err(SessionError::StorageUnavailable);
+            }
             Ok(_) => {}
             Err(StoreError::Fenced { .. }) => {
                 self.lease_lost = true;
@@ -271,6 +290,7 @@ impl SessionActorState {
             }
             Err(error) => {
                 metrics::storage_failed(&self.session_id, &error);
+                self.uncertain = true;
                 return Err(SessionError::StorageUnavailable);
             }
         }
@@ -283,6 +303,25 @@ impl SessionActorState {
             self.on_finished().await;
         }
         Ok(())
+    }
+
+    /// Rebuilds the state from the stream after a write whose outcome was unknown, so that
+    /// the next command is decided on what is stored, and at sequences after it. If the
+    /// stream cannot be read, writes stay refused and the next command tries again.
+    async fn reread(&mut self, myself: &ActorRef<SessionMsg>) {
+        let Ok(stored) = self.context.rebuild(&self.session_id).await else {
+            return;
+        };
+        let was_finished = self.session.status().is_finished();
+        let deadline_before = self.session.deadline_ms();
+        self.session = stored;
+        self.uncertain = false;
+        if self.session.deadline_ms() != deadline_before {
+            self.schedule_timers(myself);
+        }
+        if !was_finished && self.session.status().is_finished() {
+            self.on_finished().await;
+        }
     }
 
     /// After the session finished: no longer active, and the attached connection knows.
