@@ -6,6 +6,8 @@ pub mod clock;
 pub mod domain;
 pub mod engine;
 mod metrics;
+
+pub use metrics::register as register_metrics;
 pub mod proctoring;
 mod read_cache;
 pub mod results;

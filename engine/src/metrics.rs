@@ -150,6 +150,27 @@ pub(crate) fn event_applied(session_id: &str, event: &SessionEvent) {
     }
 }
 
+/// Registers every engine metric, so that `/metrics` lists each one (at zero) before it
+/// first happens: an alert on a counter's increase then fires on its first occurrence.
+pub fn register() {
+    LazyLock::force(&SESSIONS_LIVE);
+    LazyLock::force(&ANSWER_SECONDS);
+    LazyLock::force(&ANSWERS_SAVED);
+    LazyLock::force(&SESSIONS_STARTED);
+    LazyLock::force(&LEASES_LOST);
+    LazyLock::force(&STORAGE_FAILURES);
+    for reason in [
+        FinishReason::Submitted,
+        FinishReason::Expired,
+        FinishReason::Terminated,
+    ] {
+        SESSIONS_FINISHED.with_label_values(&[finish_label(reason)]);
+    }
+    for kind in ViolationKind::ALL {
+        VIOLATIONS.with_label_values(&[violation_label(kind)]);
+    }
+}
+
 fn finish_label(reason: FinishReason) -> &'static str {
     match reason {
         FinishReason::Submitted => "submitted",

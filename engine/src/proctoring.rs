@@ -26,6 +26,20 @@ pub enum ViolationKind {
     ImplausiblyFast,
 }
 
+impl ViolationKind {
+    /// Every kind, clients' and the server's.
+    pub const ALL: [Self; 8] = [
+        Self::FocusLost,
+        Self::FullscreenExited,
+        Self::CameraStopped,
+        Self::ScreenShareStopped,
+        Self::CopyPaste,
+        Self::SecondConnection,
+        Self::AddressChanged,
+        Self::ImplausiblyFast,
+    ];
+}
+
 impl std::fmt::Display for ViolationKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())

@@ -92,6 +92,8 @@ pub enum ApiError {
     Blob(#[from] storage::blob::BlobError),
     #[error("too many uploads at once; retry shortly")]
     UploadsBusy,
+    #[error("this session sends evidence faster than it may; retry in {0} s")]
+    UploadRateLimited(u64),
     #[error("the request body did not arrive in time")]
     BodyTimeout,
 }
@@ -113,6 +115,7 @@ impl ApiError {
             Self::NotFound => "not_found",
             Self::Blob(error) => blob_error_code(error),
             Self::UploadsBusy => "busy",
+            Self::UploadRateLimited(_) => "rate_limited",
             Self::BodyTimeout => "request_timeout",
         }
     }
@@ -198,6 +201,7 @@ impl ResponseError for ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UploadsBusy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::UploadRateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Blob(error) => blob_status(error),
         }
@@ -210,7 +214,11 @@ impl ResponseError for ApiError {
         } else {
             display_chain(self)
         };
-        HttpResponse::build(self.status_code()).json(ErrorBody {
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::UploadRateLimited(seconds) = self {
+            response.insert_header(("retry-after", seconds.to_string()));
+        }
+        response.json(ErrorBody {
             code: self.code(),
             message,
         })

@@ -165,6 +165,17 @@ pub async fn open_engine(config: &ServeConfig) -> anyhow::Result<Engine> {
     Ok(engine)
 }
 
+/// Lists every metric on `/metrics` from the start, each at zero until it first happens,
+/// so that alerts on a counter's increase fire on its first occurrence.
+fn register_metrics(config: &ServeConfig) {
+    engine::register_metrics();
+    if config.cluster.is_none() {
+        storage::register_metrics();
+    }
+    ws::register_metrics();
+    crate::http::register_evidence_metrics();
+}
+
 /// Memcached if servers are named (connected lazily: one that is down is a miss until it
 /// answers), the in-process cache otherwise.
 fn open_cache(memcached: &[String]) -> anyhow::Result<Arc<dyn Cache>> {
@@ -180,6 +191,7 @@ fn open_cache(memcached: &[String]) -> anyhow::Result<Arc<dyn Cache>> {
 /// Starts a node on the current tokio runtime, which session actors and WebSocket
 /// connections will use. Ports of 0 pick free ones; the bound addresses are returned.
 pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
+    register_metrics(&config);
     let secret = load_or_create_secret(&config.data_dir)?;
     let engine = open_engine(&config).await?;
     let signer = Signer::new(secret);

@@ -20,7 +20,7 @@ const EXAM: &str = concat!(
 );
 const PARTICIPANTS: usize = 20;
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -48,7 +48,7 @@ fn import(dir: &Path) {
     assert!(status.success());
 }
 
-fn serve(dir: &Path, http: SocketAddr, ws: SocketAddr) -> Child {
+pub(crate) fn serve(dir: &Path, http: SocketAddr, ws: SocketAddr) -> Child {
     Command::new(OLYMP)
         .args([
             "serve",
@@ -64,7 +64,7 @@ fn serve(dir: &Path, http: SocketAddr, ws: SocketAddr) -> Child {
         .unwrap()
 }
 
-async fn wait_healthy(http: SocketAddr) {
+pub(crate) async fn wait_healthy(http: SocketAddr) {
     for _ in 0..200 {
         if loadtest::http_client::request(http, "GET", "/health", None, None)
             .await

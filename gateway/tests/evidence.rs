@@ -201,3 +201,29 @@ async fn a_refused_upload_never_removes_the_same_image_another_upload_linked() {
     );
     node.server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_sending_evidence_too_fast_is_told_when_to_retry() {
+    let node = node(600).await;
+    let http = node.server.http_addr;
+    let (_, ticket) = participant(&node, "Богдан").await;
+    let mut statuses = Vec::new();
+    for round in 0..12u8 {
+        let image = [JPEG, &[round]].concat();
+        statuses.push(upload(http, Some(&ticket), "kind=screen", &image, None).await);
+    }
+    let (status, text) = statuses.last().unwrap();
+    assert_eq!(*status, 429, "{text}");
+    assert!(text.contains("\"code\":\"rate_limited\""), "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("retry-after: "),
+        "{text}"
+    );
+    assert!(statuses[..10].iter().all(|(status, _)| *status == 201));
+    let (status, text) = upload(http, Some(&ticket), "kind=screen", b"", None).await;
+    assert_eq!(status, 429, "the limit holds whatever is sent: {text}");
+    let (_, other) = participant(&node, "Ярина").await;
+    let (status, text) = upload(http, Some(&other), "kind=screen", b"", None).await;
+    assert!(status == 422 && text.contains("body is empty"), "{text}");
+    node.server.stop().await;
+}

@@ -9,6 +9,7 @@ mod crash;
 mod evidence;
 mod http_api;
 mod load_scenario;
+mod metrics;
 mod protocol_errors;
 mod rehearsal;
 mod sessions;

@@ -202,7 +202,7 @@ async fn health_catalog_and_metrics_respond() {
     node.server.stop().await;
 }
 
-async fn raw_get(http: std::net::SocketAddr, path: &str) -> String {
+pub(crate) async fn raw_get(http: std::net::SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(http).await.unwrap();
     let head = format!("GET {path} HTTP/1.1\r\nhost: {http}\r\nconnection: close\r\n\r\n");

@@ -11,6 +11,8 @@ pub mod embedded;
 pub mod event_store;
 pub mod lease;
 mod metrics;
+
+pub use metrics::register as register_metrics;
 #[cfg(feature = "scylla")]
 pub mod scylla;
 

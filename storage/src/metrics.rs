@@ -46,3 +46,13 @@ pub(crate) static WRITE_FAILURES: LazyLock<IntCounter> = LazyLock::new(|| {
     )
     .expect("metric registers once")
 });
+
+/// Registers the embedded store's metrics, so that `/metrics` lists each one (at zero)
+/// before it first happens.
+pub fn register() {
+    std::sync::LazyLock::force(&FLUSH_SECONDS);
+    std::sync::LazyLock::force(&FLUSH_REQUESTS);
+    std::sync::LazyLock::force(&EVENTS_STORED);
+    std::sync::LazyLock::force(&EVENTS_DUPLICATE);
+    std::sync::LazyLock::force(&WRITE_FAILURES);
+}

@@ -37,6 +37,14 @@ static UPLOAD_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+/// Registers the evidence metrics, so that `/metrics` lists them before the first upload.
+pub(crate) fn register_metrics() {
+    for outcome in ["stored", "too_large", "busy", "rate_limited", "refused"] {
+        UPLOADS.with_label_values(&[outcome]);
+    }
+    LazyLock::force(&UPLOAD_SECONDS);
+}
+
 /// Query of an upload: what it shows, and which reported event it documents.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -82,6 +90,7 @@ pub async fn upload(
         Ok(_) => "stored",
         Err(ApiError::PayloadTooLarge(_)) => "too_large",
         Err(ApiError::UploadsBusy) => "busy",
+        Err(ApiError::UploadRateLimited(_)) => "rate_limited",
         Err(_) => "refused",
     };
     UPLOADS.with_label_values(&[outcome]).inc();
@@ -98,8 +107,11 @@ async fn store_and_link(
     let session = claims.session.ok_or(AuthError::Malformed)?;
     let query = web::Query::<UploadQuery>::from_query(request.query_string())
         .map_err(|error| ApiError::BadRequest(error.to_string()))?;
-    if gateway.evidence.per_session.check_key(&session).is_err() {
-        return Err(ApiError::UploadsBusy);
+    if let Err(not_until) = gateway.evidence.per_session.check_key(&session) {
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(
+            &governor::clock::DefaultClock::default(),
+        ));
+        return Err(ApiError::UploadRateLimited(wait.as_secs().max(1)));
     }
     let blobs = &gateway.evidence.blobs;
     let limit_bytes = blobs.max_blob_bytes();
@@ -114,6 +126,11 @@ async fn store_and_link(
     let body = tokio::time::timeout(BODY_TIMEOUT, read_bounded(payload, limit_bytes))
         .await
         .map_err(|_| ApiError::BodyTimeout)??;
+    if body.is_empty() {
+        return Err(ApiError::BadRequest(
+            "the request body is empty: send the image".into(),
+        ));
+    }
     let _one_at_a_time = gateway.evidence.session_lock(&session).lock().await;
     let stored = blobs.put(&session, body).await?;
     let evidence = NewEvidence {

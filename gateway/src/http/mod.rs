@@ -5,6 +5,8 @@
 mod admin;
 mod bearer;
 mod evidence;
+
+pub(crate) use evidence::register_metrics as register_evidence_metrics;
 mod page;
 mod public;
 

@@ -21,6 +21,13 @@ static REFUSED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+/// Registers the WebSocket metrics, so that `/metrics` lists them before the first
+/// connection.
+pub(crate) fn register() {
+    LazyLock::force(&CONNECTIONS);
+    LazyLock::force(&REFUSED);
+}
+
 /// A client mistake was answered: counted, logged at debug (nobody must act).
 pub(super) fn refused(code: &'static str) {
     REFUSED.with_label_values(&[code]).inc();

@@ -7,3 +7,4 @@ mod listener;
 mod metrics;
 
 pub use listener::{WsLimits, serve};
+pub(crate) use metrics::register as register_metrics;

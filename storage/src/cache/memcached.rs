@@ -93,6 +93,7 @@ impl MemcachedCache {
         if config.blocking_calls_max == 0 || config.batch_keys_max == 0 {
             return Err(MemcachedConfigError::ZeroBound);
         }
+        super::metrics::register(super::metrics::Backend::Memcached);
         let urls = servers
             .iter()
             .map(|server| server_url(server, config.io_timeout))

@@ -78,6 +78,7 @@ impl Default for MemoryCache {
 
 impl MemoryCache {
     pub fn new(limits: MemoryCacheLimits) -> Self {
+        super::metrics::register(super::metrics::Backend::Memory);
         Self {
             limits,
             state: Mutex::new(State::default()),

@@ -89,3 +89,14 @@ pub(crate) fn memcached_skipped(operation: &'static str, reason: &'static str) {
     SKIPPED.inc();
     tracing::trace!(operation, reason, "memcached call skipped");
 }
+
+/// Registers the cache metrics for the backend in use, so that `/metrics` lists each one
+/// (at zero) before it first happens.
+pub(crate) fn register(backend: Backend) {
+    HITS.with_label_values(&[backend.label()]);
+    MISSES.with_label_values(&[backend.label()]);
+    if backend == Backend::Memcached {
+        LazyLock::force(&ERRORS);
+        LazyLock::force(&SKIPPED);
+    }
+}

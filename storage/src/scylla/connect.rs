@@ -49,6 +49,7 @@ impl ScyllaStore {
     /// runtime, as every call here does).
     pub async fn connect(config: &ScyllaConfig) -> Result<Self, ConnectError> {
         config.validate()?;
+        super::metrics::register();
         let session = open_session(config)
             .await
             .map_err(|source| ConnectError::Session {

@@ -87,6 +87,24 @@ pub(super) fn append_fenced(stream: &str, epoch: u64, fence: u64) {
     tracing::info!(stream, epoch, fence, "append refused by the stream's fence");
 }
 
+/// Registers the ScyllaDB backend's metrics, so that `/metrics` lists each one (at zero)
+/// before it first happens.
+pub(super) fn register() {
+    for kind in [
+        FailureKind::Overloaded,
+        FailureKind::Unavailable,
+        FailureKind::Timeout,
+        FailureKind::Other,
+    ] {
+        FAILURES.with_label_values(&[kind.label()]);
+    }
+    LazyLock::force(&FENCED);
+    for outcome in ["forward", "back"] {
+        GROUPS_SETTLED.with_label_values(&[outcome]);
+    }
+    LazyLock::force(&GROUPS_UNREADABLE);
+}
+
 /// The sweep settled a group its writer left behind: counted by outcome, and logged, since
 /// it means a node died or a write failed midway.
 pub(super) fn group_settled(group_id: Uuid, settlement: Settlement) {
