@@ -67,14 +67,19 @@ fn a_node_whose_cluster_cannot_be_reached_stops_and_names_it() {
 fn wrong_cluster_settings_are_refused_before_anything_is_contacted() {
     let node = format!("127.0.0.1:{}", closed_port());
     let serve = ["serve", "--http", "127.0.0.1:0", "--ws", "127.0.0.1:0"];
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
         (&["--scylla", &node, "--scylla-consistency", "TWO"], "TWO"),
+        (
+            &["--scylla", &node, "--scylla-consistency", "EACH_QUORUM"],
+            "writes only",
+        ),
         (
             &["--scylla", &node, "--lease-ttl-ms", "100"],
             "--lease-ttl-ms 100",
         ),
         (&["--scylla", " , "], "no ScyllaDB nodes"),
-        (&["--lease-ttl-ms", "60000"], "--scylla"),
+        (&["--scylla", "127.0.0.1:99999"], "127.0.0.1:99999"),
+        (&["--scylla", "127.0.0.1"], "HOST:PORT"),
     ];
     for (extra, named) in cases {
         let args: Vec<&str> = serve.iter().chain(extra).copied().collect();
@@ -87,4 +92,50 @@ fn wrong_cluster_settings_are_refused_before_anything_is_contacted() {
         );
         assert!(!message.contains("connecting to ScyllaDB"), "{message}");
     }
+}
+
+#[test]
+fn a_peer_that_accepts_but_never_speaks_cql_is_given_up_on() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let node = silent.local_addr().unwrap().to_string();
+    // Holds every connection open without a word until the test ends.
+    std::thread::spawn(move || {
+        let held: Vec<_> = silent.incoming().collect();
+        drop(held);
+    });
+    let serve = ["serve", "--http", "127.0.0.1:0", "--ws", "127.0.0.1:0"];
+    let args: Vec<&str> = serve.iter().copied().chain(["--scylla", &node]).collect();
+    let (output, took) = olymp(&args);
+    let message = stderr(&output);
+    assert!(!output.status.success());
+    assert!(message.contains("is CQL served there?"), "{message}");
+    assert!(took < Duration::from_secs(30), "gave up after {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_settings_in_the_environment_alone_leave_an_embedded_node_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let http: std::net::SocketAddr = format!("127.0.0.1:{}", closed_port()).parse().unwrap();
+    let ws = format!("127.0.0.1:{}", closed_port());
+    let mut node = Command::new(OLYMP)
+        .args([
+            "serve",
+            "--http",
+            &http.to_string(),
+            "--ws",
+            &ws,
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env_remove("OLYMP_SCYLLA_NODES")
+        .env("OLYMP_NODE_ID", "node-7")
+        .env("OLYMP_LEASE_TTL_MS", "60000")
+        .env("OLYMP_SCYLLA_CONSISTENCY", "QUORUM")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    crate::crash::wait_healthy(http).await;
+    node.kill().unwrap();
+    node.wait().unwrap();
 }

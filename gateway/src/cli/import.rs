@@ -30,7 +30,7 @@ pub struct ImportArgs {
     #[arg(long, env = "OLYMP_DATA_DIR", default_value_os_t = super::default_data_dir())]
     data_dir: PathBuf,
     #[command(flatten)]
-    store: super::store_args::StoreArgs,
+    scylla: super::store_args::ScyllaArgs,
     #[arg(long, value_enum)]
     format: Format,
     /// The question-bank file.
@@ -140,7 +140,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         "127.0.0.1:0".parse()?,
         "127.0.0.1:0".parse()?,
     );
-    args.store.apply(&mut config)?;
+    args.scylla.apply_without_leases(&mut config)?;
     let runtime = super::engine_runtime("olymp-import")?;
     runtime.block_on(async move {
         let engine = open_engine(&config).await?;

@@ -27,9 +27,11 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a node on the embedded store: HTTP API, WebSocket gateway, session actors.
+    /// Run a node: HTTP API, WebSocket gateway, session actors; on the embedded store, or on
+    /// a ScyllaDB cluster shared with other nodes (--scylla).
     Serve(serve::ServeArgs),
-    /// Import a question bank into the data directory (the node must be stopped).
+    /// Import a question bank into the data directory (the node must be stopped), or into
+    /// a ScyllaDB cluster (--scylla).
     Import(import::ImportArgs),
     /// Print a signed staff token (admin, proctor, operator) for the HTTP API.
     Token(token::TokenArgs),

@@ -32,7 +32,7 @@ pub struct ServeArgs {
     #[arg(long = "memcached", env = "OLYMP_MEMCACHED", value_delimiter = ',')]
     memcached: Vec<String>,
     #[command(flatten)]
-    store: super::store_args::StoreArgs,
+    node: super::store_args::NodeArgs,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -41,7 +41,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.http_workers = args.http_workers;
     config.public_ws_url = args.public_ws_url;
     config.memcached = args.memcached;
-    args.store.apply(&mut config)?;
+    args.node.apply(&mut config)?;
     let runtime = super::engine_runtime("olymp-engine")?;
     runtime.block_on(async move {
         let node = server::start(config).await?;

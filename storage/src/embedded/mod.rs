@@ -59,6 +59,9 @@ pub enum OpenError {
     },
     #[error("cannot open the database in {path}")]
     Database { path: PathBuf, source: fjall::Error },
+    /// Another process (a running node, an import) has the data directory open.
+    #[error("{path} is in use by another process (a running node or an import); stop it first")]
+    InUse { path: PathBuf },
 }
 
 /// The embedded event and document store. Cheap to clone; every clone shares one writer.
@@ -87,9 +90,12 @@ impl EmbeddedStore {
             path: path.clone(),
             source,
         })?;
-        let database_error = |source| OpenError::Database {
-            path: path.clone(),
-            source,
+        let database_error = |source| match source {
+            fjall::Error::Locked => OpenError::InUse { path: path.clone() },
+            source => OpenError::Database {
+                path: path.clone(),
+                source,
+            },
         };
         let journals_before = recovery::journal_data_ends(&path);
         let db = Database::builder(&path)

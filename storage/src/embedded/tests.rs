@@ -258,3 +258,19 @@ async fn a_sequence_repeated_before_its_first_copy_is_synced_is_stored_once() {
     let bodies: Vec<&[u8]> = read[..5].iter().map(|e| e.body.as_slice()).collect();
     assert_eq!(bodies, [b"a", b"b", b"c", b"d", b"e"]);
 }
+
+#[tokio::test]
+async fn a_data_directory_in_use_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = open(dir.path());
+    match EmbeddedStore::open(EmbeddedConfig::new(dir.path())) {
+        Err(error @ crate::OpenError::InUse { .. }) => {
+            assert!(
+                error.to_string().contains("in use by another process"),
+                "{error}"
+            );
+        }
+        Err(other) => panic!("expected InUse, got {other}"),
+        Ok(_) => panic!("a second store opened the same directory"),
+    }
+}

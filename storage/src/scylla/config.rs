@@ -17,8 +17,14 @@ pub enum ConfigError {
     #[error("{0} ScyllaDB nodes are listed, at most {CONTACT_POINTS_MAX} are allowed")]
     TooManyNodes(usize),
     /// A consistency level name is not one the backend accepts.
-    #[error("consistency {0:?} is not one of ONE, QUORUM, LOCAL_QUORUM, EACH_QUORUM, ALL")]
+    #[error(
+        "consistency {0:?} is not one of ONE, QUORUM, LOCAL_QUORUM, ALL (reads use it too, \
+         and ScyllaDB takes EACH_QUORUM for writes only)"
+    )]
     UnknownConsistency(String),
+    /// A contact point is not `HOST:PORT` with a port from 1 to 65535.
+    #[error("ScyllaDB node {0:?} is not HOST:PORT with a port from 1 to 65535")]
+    BadNode(String),
     /// The group log's grace does not exceed a group's deadline plus one request's timeout,
     /// so a sweep could settle a group that a live writer is still applying.
     #[error(
@@ -73,6 +79,9 @@ impl ScyllaConfig {
         }
         if nodes.len() > CONTACT_POINTS_MAX {
             return Err(ConfigError::TooManyNodes(nodes.len()));
+        }
+        if let Some(bad) = nodes.iter().find(|node| !is_host_and_port(node)) {
+            return Err(ConfigError::BadNode(bad.clone()));
         }
         Ok(Self {
             nodes,
@@ -134,13 +143,21 @@ impl ScyllaConfig {
     }
 }
 
+/// `HOST:PORT` (or `[IPv6]:PORT`) with a port from 1 to 65535.
+fn is_host_and_port(node: &str) -> bool {
+    let Some((host, port)) = node.rsplit_once(':') else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    !host.is_empty() && port.parse::<u16>().is_ok_and(|port| port > 0)
+}
+
 /// A consistency level by its CQL name, for writes and plain reads.
 pub fn parse_consistency(name: &str) -> Result<Consistency, ConfigError> {
     match name.trim().to_ascii_uppercase().as_str() {
         "ONE" => Ok(Consistency::One),
         "QUORUM" => Ok(Consistency::Quorum),
         "LOCAL_QUORUM" => Ok(Consistency::LocalQuorum),
-        "EACH_QUORUM" => Ok(Consistency::EachQuorum),
         "ALL" => Ok(Consistency::All),
         _ => Err(ConfigError::UnknownConsistency(name.to_owned())),
     }
@@ -206,5 +223,31 @@ mod tests {
             parse_consistency("SERIAL"),
             Err(ConfigError::UnknownConsistency(_))
         ));
+        assert!(
+            matches!(
+                parse_consistency("EACH_QUORUM"),
+                Err(ConfigError::UnknownConsistency(_))
+            ),
+            "reads would be refused at EACH_QUORUM"
+        );
+    }
+
+    #[test]
+    fn contact_points_must_name_a_host_and_a_port() {
+        for good in ["127.0.0.1:9042", "scylla-1:19042", "[::1]:9042"] {
+            assert!(ScyllaConfig::from_node_list(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "127.0.0.1",
+            "127.0.0.1:99999",
+            "127.0.0.1:0",
+            ":9042",
+            "host:port",
+        ] {
+            assert_eq!(
+                ScyllaConfig::from_node_list(bad).unwrap_err(),
+                ConfigError::BadNode(bad.to_owned())
+            );
+        }
     }
 }

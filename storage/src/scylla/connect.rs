@@ -28,6 +28,10 @@ pub enum ConnectError {
         nodes: Vec<String>,
         source: NewSessionError,
     },
+    /// The contact points accepted connections but no session was ready in time (not a
+    /// CQL server, or one that does not answer).
+    #[error("no ScyllaDB session to {nodes:?} within {after_ms} ms: is CQL served there?")]
+    Timeout { nodes: Vec<String>, after_ms: u64 },
     /// A statement of `storage/schema/olymp.cql` failed.
     #[error("schema statement failed: {statement}")]
     Schema {
@@ -50,8 +54,16 @@ impl ScyllaStore {
     pub async fn connect(config: &ScyllaConfig) -> Result<Self, ConnectError> {
         config.validate()?;
         super::metrics::register();
-        let session = open_session(config)
+        // The driver waits for a silent peer far longer than the connection timeout (its
+        // keep-alive), so the whole opening gets two connection timeouts.
+        let after_ms = config.connection_timeout_ms.saturating_mul(2);
+        let opening = open_session(config);
+        let session = tokio::time::timeout(Duration::from_millis(after_ms), opening)
             .await
+            .map_err(|_| ConnectError::Timeout {
+                nodes: config.nodes.clone(),
+                after_ms,
+            })?
             .map_err(|source| ConnectError::Session {
                 nodes: config.nodes.clone(),
                 source,
