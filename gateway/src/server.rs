@@ -159,6 +159,13 @@ pub async fn open_engine(config: &ServeConfig) -> anyhow::Result<Engine> {
         }
     };
     let cache = open_cache(&config.memcached)?;
+    if !config.memcached.is_empty() {
+        // One read now, so that a memcached that does not answer is reported at start-up
+        // (by the cache's own warning) rather than at the first pupil's request.
+        if let Err(error) = cache.get("olymp/start-up-probe").await {
+            tracing::warn!(%error, "memcached probe failed; serving from the store meanwhile");
+        }
+    }
     let engine = Engine::start_with_cache(events, documents, session, cache)
         .await
         .context("starting the engine")?;
