@@ -94,6 +94,8 @@ pub enum ApiError {
     UploadsBusy,
     #[error("this session sends evidence faster than it may; retry in {0} s")]
     UploadRateLimited(u64),
+    #[error("this session's previous upload is still in progress; send one at a time")]
+    UploadInFlight,
     #[error("the request body did not arrive in time")]
     BodyTimeout,
 }
@@ -115,7 +117,7 @@ impl ApiError {
             Self::NotFound => "not_found",
             Self::Blob(error) => blob_error_code(error),
             Self::UploadsBusy => "busy",
-            Self::UploadRateLimited(_) => "rate_limited",
+            Self::UploadRateLimited(_) | Self::UploadInFlight => "rate_limited",
             Self::BodyTimeout => "request_timeout",
         }
     }
@@ -201,7 +203,7 @@ impl ResponseError for ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UploadsBusy => StatusCode::SERVICE_UNAVAILABLE,
-            Self::UploadRateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::UploadRateLimited(_) | Self::UploadInFlight => StatusCode::TOO_MANY_REQUESTS,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Blob(error) => blob_status(error),
         }

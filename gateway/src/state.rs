@@ -32,15 +32,23 @@ pub struct Evidence {
     pub upload_slots: tokio::sync::Semaphore,
     /// Uploads per session: a steady trickle of snapshots passes, a flood does not.
     pub per_session: governor::DefaultKeyedRateLimiter<String>,
-    /// One session's uploads store, link (and on a refused link remove) one at a time:
-    /// evidence is content-addressed, so two uploads of the same bytes share a file, and
-    /// one must not remove it while the other links it. Sessions share `UPLOAD_STRIPES`
-    /// locks by hash.
-    stripes: Vec<tokio::sync::Mutex<()>>,
+    /// Sessions with an upload in flight: one each. Evidence is content-addressed, so two
+    /// uploads of the same bytes share a file, and one must not remove it while the other
+    /// links it; and a few sessions sending slow bodies must not hold every upload slot.
+    in_flight: dashmap::DashSet<String>,
 }
 
-/// Locks that serialise one session's uploads.
-const UPLOAD_STRIPES: usize = 256;
+/// A session's one upload in flight; the session may upload again once it is dropped.
+pub struct UploadTurn<'a> {
+    in_flight: &'a dashmap::DashSet<String>,
+    session_id: String,
+}
+
+impl Drop for UploadTurn<'_> {
+    fn drop(&mut self) {
+        self.in_flight.remove(&self.session_id);
+    }
+}
 
 /// Sustained evidence uploads per session per minute, and the burst above it.
 const UPLOADS_PER_MINUTE: u32 = 20;
@@ -55,19 +63,18 @@ impl Evidence {
             blobs,
             upload_slots: tokio::sync::Semaphore::new(concurrent_uploads.max(1)),
             per_session: governor::RateLimiter::keyed(quota),
-            stripes: (0..UPLOAD_STRIPES)
-                .map(|_| tokio::sync::Mutex::new(()))
-                .collect(),
+            in_flight: dashmap::DashSet::new(),
         }
     }
 
-    /// The lock a session's uploads take while they store and link.
-    pub fn session_lock(&self, session_id: &str) -> &tokio::sync::Mutex<()> {
-        use std::hash::{Hash, Hasher};
-        // Fixed keys: the same session always maps to the same lock.
-        let mut hasher = std::hash::DefaultHasher::new();
-        session_id.hash(&mut hasher);
-        &self.stripes[hasher.finish() as usize % self.stripes.len()]
+    /// The session's turn to upload, or `None` while another of its uploads is in flight.
+    pub fn turn(&self, session_id: &str) -> Option<UploadTurn<'_>> {
+        self.in_flight
+            .insert(session_id.to_owned())
+            .then(|| UploadTurn {
+                in_flight: &self.in_flight,
+                session_id: session_id.to_owned(),
+            })
     }
 }
 

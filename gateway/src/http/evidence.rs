@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use engine::session::events::EvidenceKind;
-use engine::session::state::NewEvidence;
+use engine::session::state::{NewEvidence, SessionError};
 use futures_util::StreamExt as _;
 use prometheus::{Histogram, IntCounterVec, register_histogram, register_int_counter_vec};
 use serde::Deserialize;
@@ -90,7 +90,7 @@ pub async fn upload(
         Ok(_) => "stored",
         Err(ApiError::PayloadTooLarge(_)) => "too_large",
         Err(ApiError::UploadsBusy) => "busy",
-        Err(ApiError::UploadRateLimited(_)) => "rate_limited",
+        Err(ApiError::UploadRateLimited(_) | ApiError::UploadInFlight) => "rate_limited",
         Err(_) => "refused",
     };
     UPLOADS.with_label_values(&[outcome]).inc();
@@ -118,6 +118,10 @@ async fn store_and_link(
     if content_length(request).is_some_and(|length| length > limit_bytes) {
         return Err(ApiError::PayloadTooLarge(limit_bytes as usize));
     }
+    let _turn = gateway
+        .evidence
+        .turn(&session)
+        .ok_or(ApiError::UploadInFlight)?;
     let _slot = gateway
         .evidence
         .upload_slots
@@ -131,7 +135,6 @@ async fn store_and_link(
             "the request body is empty: send the image".into(),
         ));
     }
-    let _one_at_a_time = gateway.evidence.session_lock(&session).lock().await;
     let stored = blobs.put(&session, body).await?;
     let evidence = NewEvidence {
         id: stored.id.clone(),
@@ -141,8 +144,12 @@ async fn store_and_link(
         documents_seq: query.documents_seq,
     };
     if let Err(error) = gateway.engine.attach_evidence(&session, evidence).await {
-        // A refused link must leave nothing behind that it stored.
-        if stored.newly_stored {
+        // A refused link must leave nothing behind that it stored. A link whose outcome is
+        // unknown (the store failed or the session did not answer in time) may still be
+        // made: its image stays.
+        let outcome_unknown =
+            matches!(error, SessionError::StorageUnavailable | SessionError::Busy);
+        if stored.newly_stored && !outcome_unknown {
             let _ = blobs.remove(&session, &stored.id).await;
         }
         return Err(error.into());

@@ -143,13 +143,25 @@ impl ScyllaConfig {
     }
 }
 
-/// `HOST:PORT` (or `[IPv6]:PORT`) with a port from 1 to 65535.
+/// `HOST:PORT` (or `[IPv6]:PORT`) with a port from 1 to 65535: a host name or IPv4
+/// address of letters, digits, dots and dashes, or an IPv6 address in brackets.
 fn is_host_and_port(node: &str) -> bool {
     let Some((host, port)) = node.rsplit_once(':') else {
         return false;
     };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    !host.is_empty() && port.parse::<u16>().is_ok_and(|port| port > 0)
+    let port_ok = !port.is_empty()
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && port.parse::<u16>().is_ok_and(|port| port > 0);
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(ipv6) => ipv6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        }
+    };
+    port_ok && host_ok
 }
 
 /// A consistency level by its CQL name, for writes and plain reads.
@@ -243,6 +255,11 @@ mod tests {
             "127.0.0.1:0",
             ":9042",
             "host:port",
+            "127.0.0.1:9042:9042",
+            "http://127.0.0.1:9042",
+            "a b:9042",
+            "[::1:9042",
+            "127.0.0.1:+9042",
         ] {
             assert_eq!(
                 ScyllaConfig::from_node_list(bad).unwrap_err(),
