@@ -477,22 +477,33 @@ impl Engine {
     }
 
     /// Grants extra time; audited.
+    /// With a `grant_id` (the admin client's id for this grant), a retry after an error or
+    /// a lost reply grants nothing more. The session's stream records the grant and who
+    /// made it; the audit log copies it, and a failure to copy is logged, not returned,
+    /// since the grant stands.
     pub async fn extend_time(
         &self,
         by: &str,
         session_id: &str,
         seconds: u64,
+        grant_id: Option<&str>,
     ) -> Result<SessionView, EngineError> {
         let who = by.to_owned();
         let view = self
             .call(session_id, |reply| SessionMsg::ExtendTime {
                 seconds,
                 by: who.clone(),
+                grant_id: grant_id.map(str::to_owned),
                 reply,
             })
             .await?;
-        self.audit(by, "extend_time", format!("{session_id} +{seconds}s"))
-            .await?;
+        let detail = match grant_id {
+            Some(id) => format!("{session_id} +{seconds}s (grant {id})"),
+            None => format!("{session_id} +{seconds}s"),
+        };
+        if let Err(error) = self.audit(by, "extend_time", detail).await {
+            tracing::error!(session_id, %error, "extra time granted but not copied to the audit log");
+        }
         Ok(view)
     }
 

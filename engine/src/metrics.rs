@@ -138,7 +138,8 @@ pub(crate) fn event_applied(session_id: &str, event: &SessionEvent) {
         SessionEvent::FlaggedForReview { weight, .. } => {
             tracing::info!(session_id, weight, "session flagged for review");
         }
-        SessionEvent::ExtraTimeGranted { seconds, by, .. } => {
+        SessionEvent::ExtraTimeGranted { seconds, by, .. }
+        | SessionEvent::ExtraTimeGrantedOnce { seconds, by, .. } => {
             tracing::info!(session_id, seconds, by, "extra time granted");
         }
         SessionEvent::Finished { reason, .. } => {

@@ -155,3 +155,50 @@ async fn an_admin_action_after_an_audit_write_of_unknown_outcome_is_not_dropped(
         .collect();
     assert_eq!(by, ["admin-1", "admin-2", "admin-3"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extra_time_retried_under_its_grant_id_after_an_unknown_outcome_is_granted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(EmbeddedConfig::new(dir.path())).unwrap();
+    let events = Arc::new(LostReply {
+        inner: store.clone(),
+        armed: AtomicBool::new(false),
+    });
+    let engine = Engine::start(events.clone(), Arc::new(store), SessionConfig::default())
+        .await
+        .unwrap();
+    engine.import_papers("admin", &[paper()]).await.unwrap();
+    engine.put_olympiad("admin", &olympiad(600)).await.unwrap();
+    let session = engine
+        .register(OLYMPIAD, "Олена", "Школа 1", "Київ", 9)
+        .await
+        .unwrap()
+        .session_id;
+    let started = engine.start_session(&session).await.unwrap();
+    let deadline = started.deadline_ms.unwrap();
+
+    events.armed.store(true, Ordering::SeqCst);
+    let first = engine
+        .extend_time("admin", &session, 300, Some("g-1"))
+        .await;
+    assert!(first.is_err(), "the grant's write was reported as failed");
+    let retried = engine
+        .extend_time("admin", &session, 300, Some("g-1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        retried.deadline_ms,
+        Some(deadline + 300_000),
+        "granted once"
+    );
+    let another = engine
+        .extend_time("admin", &session, 60, Some("g-2"))
+        .await
+        .unwrap();
+    assert_eq!(another.deadline_ms, Some(deadline + 360_000));
+    let without_id = engine
+        .extend_time("admin", &session, 60, None)
+        .await
+        .unwrap();
+    assert_eq!(without_id.deadline_ms, Some(deadline + 420_000));
+}

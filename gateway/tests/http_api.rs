@@ -153,6 +153,18 @@ async fn extra_time_moves_the_deadline_and_is_audited() {
     )
     .await;
     assert_eq!(status(too_much.unwrap_err()).0, 422);
+    // Under a grant id, sending the same grant again (a retry) grants nothing more.
+    let grant = json!({"seconds": 120, "grant_id": "grant-7"});
+    for _ in 0..2 {
+        let view = request(http, "POST", &path, Some(&admin), Some(&grant))
+            .await
+            .unwrap();
+        assert_eq!(view["deadline_ms"].as_u64(), Some(deadline + 420_000));
+    }
+    let bad_id = json!({"seconds": 120, "grant_id": "no spaces/please"});
+    let refused = request(http, "POST", &path, Some(&admin), Some(&bad_id)).await;
+    let (code, body) = status(refused.unwrap_err());
+    assert_eq!(code, 422, "{body}");
     let proctor_token = staff_token(&node, Role::Proctor);
     let body = json!({"seconds": 60});
     let proctor = request(http, "POST", &path, Some(&proctor_token), Some(&body)).await;

@@ -73,10 +73,12 @@ pub enum SessionMsg {
         evidence: NewEvidence,
         reply: RpcReplyPort<Result<(), SessionError>>,
     },
-    /// From the admin API: extra time. Replies with the new timing.
+    /// From the admin API: extra time, once per `grant_id` when one is given. Replies with
+    /// the new timing.
     ExtendTime {
         seconds: u64,
         by: String,
+        grant_id: Option<String>,
         reply: RpcReplyPort<Result<SessionView, SessionError>>,
     },
     /// From its own timers; ignored unless `deadline_ms` is still the deadline.
@@ -233,8 +235,14 @@ impl Actor for SessionActor {
             SessionMsg::AttachEvidence { evidence, reply } => {
                 state.attach_evidence(evidence, reply).await
             }
-            SessionMsg::ExtendTime { seconds, by, reply } => {
-                state.extend_time(&myself, seconds, &by, reply).await
+            SessionMsg::ExtendTime {
+                seconds,
+                by,
+                grant_id,
+                reply,
+            } => {
+                let grant = (seconds, by.as_str(), grant_id.as_deref());
+                state.extend_time(&myself, grant, reply).await
             }
             SessionMsg::Timer { timer, deadline_ms } => {
                 state.timer(&myself, timer, deadline_ms).await
@@ -635,12 +643,19 @@ impl SessionActorState {
     async fn extend_time(
         &mut self,
         myself: &ActorRef<SessionMsg>,
-        seconds: u64,
-        by: &str,
+        (seconds, by, grant_id): (u64, &str, Option<&str>),
         reply: RpcReplyPort<Result<SessionView, SessionError>>,
     ) {
-        let result = match self.session.decide_extra_time(now_ms(), seconds, by) {
-            Ok(event) => self.persist(vec![event]).await,
+        let decision = self
+            .session
+            .decide_extra_time(now_ms(), seconds, by, grant_id);
+        let result = match decision {
+            Ok(Some(event)) => self.persist(vec![event]).await,
+            // That grant is made already: the reply is the timing it gave.
+            Ok(None) => {
+                let _ = reply.send(Ok(self.view()));
+                return;
+            }
             Err(error) => Err(error),
         };
         if result.is_ok() {

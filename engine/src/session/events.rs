@@ -51,6 +51,15 @@ pub enum SessionEvent {
     },
     /// The session left "in progress" for good.
     Finished { at_ms: u64, reason: FinishReason },
+    /// An admin granted extra time under the admin client's id for this grant: a retry
+    /// with the same id grants nothing more. (Added after `Finished`: variants keep their
+    /// place in the encoding.)
+    ExtraTimeGrantedOnce {
+        grant_id: String,
+        seconds: u64,
+        by: String,
+        at_ms: u64,
+    },
 }
 
 /// What a piece of evidence shows.

@@ -148,6 +148,8 @@ pub struct SessionState {
     pub reported_seqs: BTreeSet<u64>,
     /// Ids of stored evidence, per kind.
     pub evidence: BTreeMap<EvidenceKind, BTreeSet<String>>,
+    /// Ids of the extra-time grants made under an id.
+    grants: BTreeSet<String>,
     /// Arrival times of the latest answers, for the fast-answer check (bounded).
     recent_answers_ms: VecDeque<u64>,
 }
@@ -233,6 +235,12 @@ impl SessionState {
             }
             SessionEvent::FlaggedForReview { .. } => self.flagged = true,
             SessionEvent::ExtraTimeGranted { seconds, .. } => self.extra_s += seconds,
+            SessionEvent::ExtraTimeGrantedOnce {
+                grant_id, seconds, ..
+            } => {
+                self.extra_s += seconds;
+                self.grants.insert(grant_id.clone());
+            }
             SessionEvent::Finished { at_ms, reason } => {
                 self.status = Status::finished_by(*reason);
                 self.finished_at_ms = Some(*at_ms);
@@ -466,18 +474,32 @@ impl SessionState {
     }
 
     /// Extra time: only while in progress and before the deadline.
+    /// Extra time, once per `grant_id` when one is given: `None` if that grant is made.
     pub fn decide_extra_time(
         &self,
         now_ms: u64,
         seconds: u64,
         by: &str,
-    ) -> Result<SessionEvent, SessionError> {
+        grant_id: Option<&str>,
+    ) -> Result<Option<SessionEvent>, SessionError> {
+        if grant_id.is_some_and(|id| self.grants.contains(id)) {
+            return Ok(None);
+        }
         self.require_open(now_ms)?;
-        Ok(SessionEvent::ExtraTimeGranted {
-            seconds,
-            by: by.to_owned(),
-            at_ms: now_ms,
-        })
+        let by = by.to_owned();
+        Ok(Some(match grant_id {
+            Some(id) => SessionEvent::ExtraTimeGrantedOnce {
+                grant_id: id.to_owned(),
+                seconds,
+                by,
+                at_ms: now_ms,
+            },
+            None => SessionEvent::ExtraTimeGranted {
+                seconds,
+                by,
+                at_ms: now_ms,
+            },
+        }))
     }
 }
 

@@ -29,7 +29,13 @@ pub async fn results(
 #[serde(deny_unknown_fields)]
 pub struct ExtraTimeBody {
     seconds: u64,
+    /// The admin client's id for this grant (letters, digits, `-`, `_`; at most 64): a
+    /// retry with the same id grants nothing more.
+    grant_id: Option<String>,
 }
+
+/// Longest grant id.
+const GRANT_ID_MAX: usize = 64;
 
 pub async fn extra_time(
     gateway: web::Data<Gateway>,
@@ -42,9 +48,26 @@ pub async fn extra_time(
         let message = format!("seconds must be between 1 and {EXTRA_TIME_MAX_S}");
         return Err(ApiError::BadRequest(message));
     }
+    if let Some(id) = &body.grant_id {
+        let valid = !id.is_empty()
+            && id.len() <= GRANT_ID_MAX
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid {
+            let message =
+                format!("grant_id must be 1 to {GRANT_ID_MAX} letters, digits, '-' or '_'");
+            return Err(ApiError::BadRequest(message));
+        }
+    }
     let view = gateway
         .engine
-        .extend_time(&claims.sub, &session_id, body.seconds)
+        .extend_time(
+            &claims.sub,
+            &session_id,
+            body.seconds,
+            body.grant_id.as_deref(),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(view))
 }

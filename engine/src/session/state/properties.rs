@@ -97,8 +97,8 @@ fn decide(state: &SessionState, now: u64, command: &Command) -> Vec<SessionEvent
         Command::Submit => state.decide_submit(now).map(Vec::from_iter),
         Command::Expire => Ok(Vec::from_iter(state.decide_expiry(now))),
         Command::ExtraTime { seconds } => state
-            .decide_extra_time(now, *seconds, "admin")
-            .map(|e| vec![e]),
+            .decide_extra_time(now, *seconds, "admin", None)
+            .map(Vec::from_iter),
     };
     decision.unwrap_or_default()
 }

@@ -175,14 +175,24 @@ fn start_is_refused_outside_the_window_and_idempotent_inside() {
 #[test]
 fn extra_time_moves_the_deadline_but_not_past_the_window() {
     let mut state = state_after(&[started(60)]);
-    let extra = state.decide_extra_time(START_MS + 1, 120, "admin").unwrap();
-    state.apply(2, &extra);
+    let extra = state.decide_extra_time(START_MS + 1, 120, "admin", None);
+    state.apply(2, &extra.unwrap().unwrap());
     assert_eq!(state.deadline_ms(), Some(START_MS + 180_000));
-    let huge = state
-        .decide_extra_time(START_MS + 2, 1_000_000_000, "admin")
-        .unwrap();
-    state.apply(3, &huge);
+    let huge = state.decide_extra_time(START_MS + 2, 1_000_000_000, "admin", None);
+    state.apply(3, &huge.unwrap().unwrap());
     assert_eq!(state.deadline_ms(), Some(WINDOW.1));
+}
+
+#[test]
+fn a_grant_id_grants_once() {
+    let mut state = state_after(&[started(60)]);
+    let grant = state.decide_extra_time(START_MS + 1, 120, "admin", Some("g1"));
+    state.apply(2, &grant.unwrap().expect("a first grant"));
+    let again = state.decide_extra_time(START_MS + 2, 120, "admin", Some("g1"));
+    assert_eq!(again, Ok(None), "the same grant again changes nothing");
+    let other = state.decide_extra_time(START_MS + 3, 60, "admin", Some("g2"));
+    state.apply(3, &other.unwrap().expect("another grant"));
+    assert_eq!(state.deadline_ms(), Some(START_MS + 240_000));
 }
 
 #[test]
