@@ -57,12 +57,7 @@ async fn answers_are_acknowledged_scored_and_survive_a_restart() {
 async fn retried_submit_returns_the_same_summary_and_later_answers_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine_with_olympiad(dir.path(), 600).await;
-    let session = engine
-        .register(OLYMPIAD, "Айгерім", "", "", 9)
-        .await
-        .unwrap()
-        .session_id;
-    engine.start_session(&session).await.unwrap();
+    let (session, _) = started_session(&engine).await;
     let (a, mut inbound_a) = connection(1);
     let (b, mut inbound_b) = connection(2);
     engine.attach(&session, a.clone()).await.unwrap();
@@ -115,12 +110,7 @@ async fn retried_submit_returns_the_same_summary_and_later_answers_are_refused()
 async fn abandoned_session_is_submitted_at_its_deadline_with_its_answers() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine_with_olympiad(dir.path(), 2).await;
-    let session = engine
-        .register(OLYMPIAD, "Данияр", "", "", 9)
-        .await
-        .unwrap()
-        .session_id;
-    let view = engine.start_session(&session).await.unwrap();
+    let (session, view) = started_session(&engine).await;
     let (connection, mut inbound) = connection(1);
     engine.attach(&session, connection.clone()).await.unwrap();
     engine
@@ -158,12 +148,7 @@ async fn abandoned_session_is_submitted_at_its_deadline_with_its_answers() {
 async fn session_expired_while_the_server_was_down_finishes_at_its_deadline() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine_with_olympiad(dir.path(), 1).await;
-    let session = engine
-        .register(OLYMPIAD, "Іван", "", "", 9)
-        .await
-        .unwrap()
-        .session_id;
-    let view = engine.start_session(&session).await.unwrap();
+    let (session, view) = started_session(&engine).await;
     engine.shutdown().await;
     drop(engine);
     tokio::time::sleep(Duration::from_millis(2_500)).await;
@@ -182,12 +167,7 @@ async fn session_expired_while_the_server_was_down_finishes_at_its_deadline() {
 async fn finished_idle_session_is_passivated_and_rebuilt_on_demand() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine_with_olympiad(dir.path(), 600).await;
-    let session = engine
-        .register(OLYMPIAD, "Ерлан", "", "", 9)
-        .await
-        .unwrap()
-        .session_id;
-    engine.start_session(&session).await.unwrap();
+    let (session, _) = started_session(&engine).await;
     let (connection, mut inbound) = connection(1);
     engine
         .submit(&session, 1, connection.outbound.clone())
@@ -205,12 +185,7 @@ async fn finished_idle_session_is_passivated_and_rebuilt_on_demand() {
 async fn a_resume_supersedes_and_a_live_second_connection_is_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine_with_olympiad(dir.path(), 600).await;
-    let session = engine
-        .register(OLYMPIAD, "Марія", "", "", 9)
-        .await
-        .unwrap()
-        .session_id;
-    engine.start_session(&session).await.unwrap();
+    let (session, _) = started_session(&engine).await;
     let (a, mut inbound_a) = connection(1);
     engine.attach(&session, a).await.unwrap();
     let (mut b, _inbound_b) = connection(2);

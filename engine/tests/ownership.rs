@@ -56,14 +56,8 @@ async fn a_node_whose_lease_ran_out_stores_nothing_more_and_the_new_node_has_eve
     // Node A "pauses": its lease lasts 300 ms and it never renews in time.
     let a = node(&store, "node-a", 300, 60_000).await;
     let b = node(&store, "node-b", 30_000, 10_000).await;
-    a.import_papers("admin", &[paper()]).await.unwrap();
-    a.put_olympiad("admin", &olympiad(600)).await.unwrap();
-    let session = a
-        .register(OLYMPIAD, "Олена", "Школа 1", "Київ", 9)
-        .await
-        .unwrap()
-        .session_id;
-    a.start_session(&session).await.unwrap();
+    publish_olympiad(&a, 600).await;
+    let (session, _) = started_session(&a).await;
     let (on_a, mut pushes_a) = connection(1);
     a.attach(&session, on_a.clone()).await.unwrap();
     let acked = a
@@ -161,14 +155,8 @@ async fn a_live_node_keeps_its_sessions_by_renewing_their_leases() {
     let store = EmbeddedStore::open(EmbeddedConfig::new(dir.path())).unwrap();
     let a = node(&store, "node-a", 300, 100).await;
     let b = node(&store, "node-b", 30_000, 10_000).await;
-    a.import_papers("admin", &[paper()]).await.unwrap();
-    a.put_olympiad("admin", &olympiad(600)).await.unwrap();
-    let session = a
-        .register(OLYMPIAD, "Олена", "Школа 1", "Київ", 9)
-        .await
-        .unwrap()
-        .session_id;
-    a.start_session(&session).await.unwrap();
+    publish_olympiad(&a, 600).await;
+    let (session, _) = started_session(&a).await;
     for seq in 1..=5 {
         // Five times the lease's length, with A renewing in between.
         tokio::time::sleep(Duration::from_millis(300)).await;

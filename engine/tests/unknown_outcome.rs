@@ -53,33 +53,31 @@ impl EventStore for LostReply {
     }
 }
 
-fn choice(label: &str) -> AnswerValue {
-    AnswerValue::Choice(label.into())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_answer_after_a_write_of_unknown_outcome_is_stored_after_it_not_over_it() {
+/// An engine whose event store can be armed to lose one reply, on a fresh directory
+/// (kept alive by the returned guard), and the embedded store beneath it.
+async fn engine_losing_a_reply() -> (tempfile::TempDir, Arc<LostReply>, EmbeddedStore, Engine) {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(EmbeddedConfig::new(dir.path())).unwrap();
     let events = Arc::new(LostReply {
         inner: store.clone(),
         armed: AtomicBool::new(false),
     });
-    let engine = Engine::start(
-        events.clone(),
-        Arc::new(store.clone()),
-        SessionConfig::default(),
-    )
-    .await
-    .unwrap();
-    engine.import_papers("admin", &[paper()]).await.unwrap();
-    engine.put_olympiad("admin", &olympiad(600)).await.unwrap();
-    let session = engine
-        .register(OLYMPIAD, "Олена", "Школа 1", "Київ", 9)
+    let documents = Arc::new(store.clone());
+    let engine = Engine::start(events.clone(), documents, SessionConfig::default())
         .await
-        .unwrap()
-        .session_id;
-    engine.start_session(&session).await.unwrap();
+        .unwrap();
+    (dir, events, store, engine)
+}
+
+fn choice(label: &str) -> AnswerValue {
+    AnswerValue::Choice(label.into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_after_a_write_of_unknown_outcome_is_stored_after_it_not_over_it() {
+    let (_dir, events, store, engine) = engine_losing_a_reply().await;
+    publish_olympiad(&engine, 600).await;
+    let (session, _) = started_session(&engine).await;
     let (on, mut pushes) = connection(1);
     engine.attach(&session, on.clone()).await.unwrap();
     let answer = |seq: u64, question: &str, label: &str| {
@@ -129,15 +127,7 @@ async fn open_engine_on(store: EmbeddedStore) -> Engine {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_action_after_an_audit_write_of_unknown_outcome_is_not_dropped() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open(EmbeddedConfig::new(dir.path())).unwrap();
-    let events = Arc::new(LostReply {
-        inner: store.clone(),
-        armed: AtomicBool::new(false),
-    });
-    let engine = Engine::start(events.clone(), Arc::new(store), SessionConfig::default())
-        .await
-        .unwrap();
+    let (_dir, events, _, engine) = engine_losing_a_reply().await;
     engine.import_papers("admin-1", &[paper()]).await.unwrap();
     events.armed.store(true, Ordering::SeqCst);
     let reported = engine.put_olympiad("admin-2", &olympiad(600)).await;
@@ -158,23 +148,9 @@ async fn an_admin_action_after_an_audit_write_of_unknown_outcome_is_not_dropped(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extra_time_retried_under_its_grant_id_after_an_unknown_outcome_is_granted_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open(EmbeddedConfig::new(dir.path())).unwrap();
-    let events = Arc::new(LostReply {
-        inner: store.clone(),
-        armed: AtomicBool::new(false),
-    });
-    let engine = Engine::start(events.clone(), Arc::new(store), SessionConfig::default())
-        .await
-        .unwrap();
-    engine.import_papers("admin", &[paper()]).await.unwrap();
-    engine.put_olympiad("admin", &olympiad(600)).await.unwrap();
-    let session = engine
-        .register(OLYMPIAD, "Олена", "Школа 1", "Київ", 9)
-        .await
-        .unwrap()
-        .session_id;
-    let started = engine.start_session(&session).await.unwrap();
+    let (_dir, events, _, engine) = engine_losing_a_reply().await;
+    publish_olympiad(&engine, 600).await;
+    let (session, started) = started_session(&engine).await;
     let deadline = started.deadline_ms.unwrap();
 
     events.armed.store(true, Ordering::SeqCst);

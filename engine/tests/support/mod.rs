@@ -13,7 +13,7 @@ use engine::domain::question::{Choice, Question, QuestionKind};
 use engine::proctoring::ProctoringPolicy;
 use engine::session::actor::Connection;
 use engine::session::context::SessionConfig;
-use engine::session::push::{Inbound, Outbound, Push};
+use engine::session::push::{Inbound, Outbound, Push, SessionView};
 use storage::{EmbeddedConfig, EmbeddedStore};
 
 pub const OLYMPIAD: &str = "math-9";
@@ -76,12 +76,28 @@ pub async fn open_engine(dir: &Path) -> Engine {
 
 pub async fn engine_with_olympiad(dir: &Path, duration_s: u64) -> Engine {
     let engine = open_engine(dir).await;
+    publish_olympiad(&engine, duration_s).await;
+    engine
+}
+
+/// Imports the test paper and offers it in an olympiad of `duration_s`.
+pub async fn publish_olympiad(engine: &Engine, duration_s: u64) {
     engine.import_papers("admin", &[paper()]).await.unwrap();
     engine
         .put_olympiad("admin", &olympiad(duration_s))
         .await
         .unwrap();
-    engine
+}
+
+/// Registers a pupil and starts the session; returns its id and timing.
+pub async fn started_session(engine: &Engine) -> (String, SessionView) {
+    let session = engine
+        .register(OLYMPIAD, "Олена", "Школа 1", "Київ", 9)
+        .await
+        .unwrap()
+        .session_id;
+    let view = engine.start_session(&session).await.unwrap();
+    (session, view)
 }
 
 /// A fake connection: its id, and the receiving end of its outbound queue.
