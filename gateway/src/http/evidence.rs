@@ -111,7 +111,8 @@ async fn store_and_link(
         let wait = not_until.wait_time_from(governor::clock::Clock::now(
             &governor::clock::DefaultClock::default(),
         ));
-        return Err(ApiError::UploadRateLimited(wait.as_secs().max(1)));
+        let seconds = wait.as_secs_f64().ceil() as u64;
+        return Err(ApiError::UploadRateLimited(seconds.max(1)));
     }
     let blobs = &gateway.evidence.blobs;
     let limit_bytes = blobs.max_blob_bytes();
