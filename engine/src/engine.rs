@@ -502,7 +502,7 @@ impl Engine {
             None => format!("{session_id} +{seconds}s"),
         };
         if let Err(error) = self.audit(by, "extend_time", detail).await {
-            tracing::error!(session_id, %error, "extra time granted but not copied to the audit log");
+            tracing::error!(session_id, %error, "extra time granted; audit log copy failed");
         }
         Ok(view)
     }

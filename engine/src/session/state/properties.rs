@@ -5,38 +5,13 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::domain::question::{Choice, Question, QuestionKind};
 
 const START_MS: u64 = 1_000_000;
 const DURATION_S: u64 = 60;
 const CLOSES_AT_MS: u64 = START_MS + 3_600_000;
 
 fn paper() -> Paper {
-    let options: Vec<Choice> = ["А", "Б"]
-        .iter()
-        .map(|l| Choice {
-            label: (*l).into(),
-            text: String::new(),
-        })
-        .collect();
-    let questions = (1..=3)
-        .map(|n| Question {
-            id: format!("q{n}"),
-            prompt: String::new(),
-            image_url: None,
-            points: 1,
-            kind: QuestionKind::SingleChoice {
-                options: options.clone(),
-                correct: "А".into(),
-            },
-        })
-        .collect();
-    Paper {
-        id: "p".into(),
-        title: String::new(),
-        source: String::new(),
-        questions,
-    }
+    super::tests::choice_paper(&["А", "Б"], 3)
 }
 
 /// A command as the actor would receive it, with the server time it arrives at.

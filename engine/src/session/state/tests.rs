@@ -6,22 +6,23 @@ use crate::domain::question::{Choice, Question, QuestionKind};
 const START_MS: u64 = 1_000_000;
 const WINDOW: (u64, u64) = (0, 10_000_000);
 
-fn paper() -> Paper {
-    let options = ["А", "Б", "В"]
+/// A paper of `questions` single-choice questions over `labels`, each answered by "А".
+pub(super) fn choice_paper(labels: &[&str], questions: usize) -> Paper {
+    let options: Vec<Choice> = labels
         .iter()
         .map(|l| Choice {
             label: (*l).into(),
             text: String::new(),
         })
         .collect();
-    let questions = (1..=10)
+    let questions = (1..=questions)
         .map(|n| Question {
             id: format!("q{n}"),
             prompt: String::new(),
             image_url: None,
             points: 1,
             kind: QuestionKind::SingleChoice {
-                options: Vec::clone(&options),
+                options: options.clone(),
                 correct: "А".into(),
             },
         })
@@ -32,6 +33,10 @@ fn paper() -> Paper {
         source: String::new(),
         questions,
     }
+}
+
+fn paper() -> Paper {
+    choice_paper(&["А", "Б", "В"], 10)
 }
 
 fn quiet_policy() -> ProctoringPolicy {
